@@ -1,0 +1,533 @@
+"""The HTTP API between ``aigate`` and ``aigate-server``: paths, wire shapes, problem codes; stdlib only.
+
+Both sides import this module and nothing else of each other: the server declares its routes with
+these dataclasses (FastAPI turns stdlib dataclasses into its request and response models, so the
+published OpenAPI is generated from exactly these shapes), and the client encodes and decodes with
+:func:`to_wire` and :func:`from_wire`. The client's warm path imports this module, so it stays stdlib
+only and cheap to import.
+
+Conventions:
+
+- JSON bodies, UTF-8. Timestamps are RFC 3339 strings in UTC (``2026-11-29T16:43:09Z``); durations on
+  the wire are whole seconds (``*_seconds``); users write them as ``30s``, ``10m``, ``8h``, ``7d`` or
+  combined (``1h30m``), see :func:`parse_duration`.
+- A device authenticates with ``Authorization: Bearer <device credential>``; the credential is the
+  opaque string the server returned at enrollment.
+- Every error is an RFC 9457 problem details object (``application/problem+json``, see
+  :class:`Problem`) whose ``code`` member is one of :class:`ProblemCode`; clients branch on ``code``,
+  never on ``title`` or ``detail``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+API_VERSION = "v1"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+MAX_BODY_BYTES = 64 * 1024  # the server refuses larger request bodies with 413
+
+
+class Paths:
+    """API paths. ``{id}`` placeholders are filled with :meth:`str.format`."""
+
+    ENROLLMENTS = "/v1/enrollments"  # POST EnrollmentCreate -> 201 Enrollment (no auth)
+    ME = "/v1/me"  # GET -> Me
+    CURRENT_DEVICE = "/v1/devices/current"  # DELETE -> 204 (logout: the credential stops working)
+    ACCESS_REQUESTS = "/v1/access-requests"  # POST AccessRequestCreate -> 201; GET -> AccessRequestList
+    ACCESS_REQUEST = "/v1/access-requests/{id}"  # GET -> AccessRequest
+    CANCEL = "/v1/access-requests/{id}/cancel"  # POST -> AccessRequest (requester only)
+    APPROVE = "/v1/access-requests/{id}/approve"  # POST Approval -> AccessRequest (approver/admin)
+    DENY = "/v1/access-requests/{id}/deny"  # POST Decision -> AccessRequest (approver/admin)
+    REVOKE = "/v1/access-requests/{id}/revoke"  # POST Decision -> AccessRequest (approver/admin)
+    APPROVAL_TOKENS = "/v1/approval-tokens"  # POST ApprovalTokenCreate -> 201 ApprovalToken
+    SESSION_EVENTS = "/v1/session-events"  # POST SessionEvent -> SessionEventAck (idempotent)
+    JWKS = "/.well-known/jwks.json"  # GET -> RFC 7517 JWK Set of the token signing keys
+    LIVEZ = "/livez"  # GET -> 200 while the process runs
+    READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
+    OPENAPI = "/openapi.json"
+
+
+# Query parameters of GET Paths.ACCESS_REQUESTS: `state` (a RequestState, optional) and `scope`:
+# "mine" (default, the caller's own requests) or "all" (approvers and admins only).
+SCOPE_MINE = "mine"
+SCOPE_ALL = "all"
+
+
+# --- approval token (DESIGN.md "Approval token"; checks per RFC 8725) -------------------------------
+
+TOKEN_TYPE = "aigate-approval+jwt"  # JWS header `typ`
+TOKEN_AUDIENCE = "aigate"
+TOKEN_ALGORITHM = "EdDSA"  # Ed25519 (RFC 8037); the only algorithm either side accepts
+TOKEN_LEEWAY_SECONDS = 30  # clock skew allowed when checking nbf/exp; never extends a cached token
+CLAIM_TOOL = "tool"
+CLAIM_KEY_SCOPE = "key_scope"
+CLAIM_ACCESS_REQUEST = "access_request"  # the access request id the grant rests on; null for `auto`
+CLAIM_REPOSITORY = "repository"  # normalized repository the token was issued for; null for none
+CLAIM_BASE_URL = "base_url"  # where the tool must send its calls (policy), or null
+CLAIM_ENV = "env"  # {name: value} the tool must run with (policy)
+
+
+# --- enumerations -----------------------------------------------------------------------------------
+
+
+class Role(str, enum.Enum):
+    USER = "user"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class ApprovalMode(str, enum.Enum):
+    """What a policy rule says about a tool: grant at once, wait for an approver, or refuse."""
+
+    AUTO = "auto"
+    REQUIRED = "required"
+    DENY = "deny"
+
+
+class RequestState(str, enum.Enum):
+    """Access request states: pending -> approved | denied | expired | cancelled;
+    approved -> revoked | ended (the grant ran out)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+    ENDED = "ended"
+
+
+class SessionEventKind(str, enum.Enum):
+    START = "start"
+    END = "end"
+
+
+class ProblemCode(str, enum.Enum):
+    """The `code` member of every problem details body, with the HTTP status it comes with."""
+
+    UNAUTHENTICATED = "unauthenticated"  # 401: no, unknown or logged-out device credential
+    USER_DISABLED = "user-disabled"  # 403: the user was disabled by an admin
+    FORBIDDEN = "forbidden"  # 403: the caller's role may not do this (or reviews own request)
+    NOT_APPROVED = "not-approved"  # 403: no active grant for this tool (none, expired, revoked)
+    DENIED_BY_POLICY = "denied-by-policy"  # 403: a policy rule (or no rule) denies this tool
+    REPOSITORY_DENIED = "repository-denied"  # 403: the repository matches the rule's repos_denied
+    ENROLLMENT_CODE_INVALID = "enrollment-code-invalid"  # 400: unknown, used or expired code
+    UNKNOWN_TOOL = "unknown-tool"  # 422: the tool is not in the server's policy
+    NOT_FOUND = "not-found"  # 404
+    CONFLICT = "conflict"  # 409: e.g. the request was already decided by someone else
+    INVALID_REQUEST = "invalid-request"  # 400/422: malformed JSON, wrong types, limits exceeded
+    PAYLOAD_TOO_LARGE = "payload-too-large"  # 413: body above MAX_BODY_BYTES
+    UNAVAILABLE = "unavailable"  # 503: database down or schema behind
+    INTERNAL = "internal"  # 500: a bug; the detail never carries internals
+
+
+# --- field limits -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Length or range limit on a field, written as ``Annotated[str, Limit(max_length=200)]``.
+
+    Stdlib only, but pydantic honours it through the ``__get_pydantic_core_schema__`` hook it
+    documents for annotated metadata, so the server validates it and the OpenAPI shows it; the client
+    can check the same numbers with :func:`check_limits` before sending.
+    """
+
+    min_length: int | None = None
+    max_length: int | None = None
+    ge: int | None = None
+    le: int | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        target = schema
+        if target.get("type") == "nullable":
+            target = target["schema"]
+        for name in ("min_length", "max_length", "ge", "le"):
+            value = getattr(self, name)
+            if value is not None:
+                target[name] = value
+        return schema
+
+    def violation(self, value: Any) -> str | None:
+        """Why ``value`` breaks this limit, or None when it does not."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if self.min_length is not None and len(value) < self.min_length:
+                return f"must be at least {self.min_length} characters"
+            if self.max_length is not None and len(value) > self.max_length:
+                return f"must be at most {self.max_length} characters"
+        elif isinstance(value, int):
+            if self.ge is not None and value < self.ge:
+                return f"must be at least {self.ge}"
+            if self.le is not None and value > self.le:
+                return f"must be at most {self.le}"
+        return None
+
+
+MAX_DURATION_SECONDS = 366 * 86400
+
+Email = Annotated[str, Limit(min_length=3, max_length=254)]
+ToolName = Annotated[str, Limit(min_length=1, max_length=64)]
+Reason = Annotated[str, Limit(min_length=1, max_length=1000)]
+Repository = Annotated[str, Limit(max_length=512)]
+Seconds = Annotated[int, Limit(ge=1, le=MAX_DURATION_SECONDS)]
+ShortText = Annotated[str, Limit(max_length=255)]
+Identifier = Annotated[str, Limit(min_length=1, max_length=64)]
+
+
+# --- wire shapes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """RFC 9457 problem details, plus ``code`` (a ProblemCode value) as an extension member."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+
+
+@dataclass
+class UserPublic:
+    email: str
+    groups: list[str]
+    role: Role
+    disabled: bool = False
+
+
+@dataclass
+class EnrollmentCreate:
+    """Exchange a one-time enrollment code for a device credential."""
+
+    code: Annotated[str, Limit(min_length=4, max_length=64)]
+    device_name: ShortText = ""
+    platform: Annotated[str, Limit(max_length=64)] = ""
+
+
+@dataclass
+class Enrollment:
+    """The answer to an enrollment. ``device_credential`` is shown once; the client keeps it in the
+    OS keyring and sends it as ``Authorization: Bearer``; the server keeps only its hash."""
+
+    device_id: str
+    device_credential: str
+    user: UserPublic
+
+
+@dataclass
+class Grant:
+    """An active grant: an approved access request (or an ``auto`` rule) that has not ended."""
+
+    tool: str
+    key_scope: str
+    expires_at: datetime
+    access_request_id: str | None = None  # None for an automatic grant under an `auto` rule
+
+
+@dataclass
+class ToolAccess:
+    """What the policy says about one tool for the calling user, and their active grant if any."""
+
+    tool: str
+    approval: ApprovalMode
+    key_scope: str
+    max_duration_seconds: int
+    grant: Grant | None = None
+
+
+@dataclass
+class Me:
+    user: UserPublic
+    device_id: str
+    token_ttl_seconds: int
+    tools: list[ToolAccess] = field(default_factory=list)
+
+
+@dataclass
+class AccessRequestCreate:
+    """File an access request. Without ``duration_seconds`` the rule's maximum is asked for; more than
+    the maximum is capped, and the answer says so (``duration_capped``)."""
+
+    tool: ToolName
+    reason: Reason
+    duration_seconds: Seconds | None = None
+
+
+@dataclass
+class AccessRequest:
+    id: str
+    tool: str
+    requester: str  # the requester's email
+    reason: str
+    state: RequestState
+    key_scope: str
+    requested_seconds: int  # after capping to the rule's maximum
+    duration_capped: bool  # True when the asked-for duration was above the rule's maximum
+    max_duration_seconds: int
+    automatic: bool  # True when granted by an `auto` rule without a reviewer
+    created_at: datetime
+    review_expires_at: datetime | None = None  # a pending request expires, unreviewed, at this time
+    decided_at: datetime | None = None
+    decided_by: str | None = None  # reviewer's email (or "policy" for automatic grants)
+    decision_reason: str | None = None  # the reason given with deny or revoke
+    granted_seconds: int | None = None
+    expires_at: datetime | None = None  # end of the grant, once approved
+
+
+@dataclass
+class AccessRequestList:
+    items: list[AccessRequest]
+
+
+@dataclass
+class Approval:
+    """Approve a pending request, optionally for less (or, up to the rule's maximum, other) time
+    than asked."""
+
+    duration_seconds: Seconds | None = None
+
+
+@dataclass
+class Decision:
+    """Deny a pending request or revoke an approved one; the reason is required and audited."""
+
+    reason: Reason
+
+
+@dataclass
+class ApprovalTokenCreate:
+    """Ask for an approval token to run ``tool`` in ``repository`` (normalized, see
+    :func:`normalize_repository`; None outside a repository with an ``origin`` remote)."""
+
+    tool: ToolName
+    repository: Repository | None = None
+
+
+@dataclass
+class ApprovalToken:
+    """A signed approval token (compact JWS) and, for convenience, what it says. The client trusts only
+    the verified claims, never these envelope fields."""
+
+    token: str
+    expires_at: datetime
+    tool: str
+    key_scope: str
+    access_request_id: str | None = None
+    repository: str | None = None
+    base_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SessionEvent:
+    """A run's start or end, reported by the client. Idempotent on (session_id, kind): the client
+    resends spooled events after an outage, and a resent one is acknowledged, not recorded twice."""
+
+    session_id: Identifier
+    kind: SessionEventKind
+    tool: ToolName
+    at: datetime
+    host: ShortText = ""
+    repository: Repository | None = None
+    token_id: Annotated[str, Limit(max_length=64)] | None = None  # the approval token's `jti`
+    exit_status: Annotated[int, Limit(ge=-1, le=1023)] | None = None  # on `end`
+    duration_ms: Annotated[int, Limit(ge=0, le=MAX_DURATION_SECONDS * 1000)] | None = None  # on `end`
+
+
+@dataclass
+class SessionEventAck:
+    session_id: str
+    kind: SessionEventKind
+    recorded: bool  # False when this (session_id, kind) had been recorded before
+
+
+# --- encoding ---------------------------------------------------------------------------------------
+
+
+def to_wire(value: Any) -> Any:
+    """A dataclass (or list, dict, enum, datetime) as JSON-ready Python data; None fields kept."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, list):
+        return [to_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_wire(v) for k, v in value.items()}
+    return value
+
+
+def from_wire(cls: type, data: Any) -> Any:
+    """Build dataclass ``cls`` from decoded JSON, converting nested shapes, enums and timestamps.
+
+    Unknown members are ignored (a newer server may add some). Raises ValueError when a required
+    member is missing or a value has the wrong shape.
+    """
+    import typing
+
+    return _decode(typing.get_type_hints(cls, include_extras=False), cls, data)
+
+
+def _decode(hints: dict[str, Any], cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            values[f.name] = _convert(hints[f.name], data[f.name], f"{cls.__name__}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{cls.__name__}: missing member {f.name!r}")
+    return cls(**values)
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _convert(args[0], value, where)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return [_convert(item, v, where) for v in _expect(list, value, where)]
+    if origin is dict:
+        _, item = typing.get_args(tp)
+        return {str(k): _convert(item, v, where) for k, v in _expect(dict, value, where).items()}
+    if dataclasses.is_dataclass(tp):
+        return _decode(typing.get_type_hints(tp), tp, value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ValueError(f"{where}: unknown value {value!r}") from None
+    if tp is datetime:
+        return parse_timestamp(_expect(str, value, where))
+    if tp is int and isinstance(value, bool):
+        raise ValueError(f"{where}: expected an integer")
+    return _expect(tp, value, where) if tp in (str, int, bool) else value
+
+
+def _expect(tp: type, value: Any, where: str) -> Any:
+    if not isinstance(value, tp):
+        raise ValueError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def check_limits(value: Any) -> list[str]:
+    """The :class:`Limit` violations of a dataclass instance, as ``"field must be ..."`` strings."""
+    import typing
+
+    problems = []
+    hints = typing.get_type_hints(type(value), include_extras=True)
+    for f in dataclasses.fields(value):
+        for limit in _limits_of(hints[f.name]):
+            why = limit.violation(getattr(value, f.name))
+            if why:
+                problems.append(f"{f.name} {why}")
+    return problems
+
+
+def _limits_of(tp: Any) -> list[Limit]:
+    import typing
+
+    found = [m for m in getattr(tp, "__metadata__", ()) if isinstance(m, Limit)]
+    for arg in typing.get_args(tp):
+        found.extend(_limits_of(arg))
+    return found
+
+
+# --- timestamps and durations -----------------------------------------------------------------------
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` and whole seconds: ``2026-11-29T16:43:09Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: aigate timestamps are always timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp; a value without an offset is refused (ValueError)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {text!r}")
+    return moment
+
+
+_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_RE = re.compile(r"(\d+)([dhms])")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration written ``30s``, ``10m``, ``8h``, ``7d`` or combined (``1h30m``).
+
+    Units may not repeat and must go from largest to smallest. Raises ValueError with a message that
+    shows the accepted forms for anything else, zero included.
+    """
+    cleaned = text.strip().lower()
+    parts = _DURATION_RE.findall(cleaned)
+    units = [unit for _, unit in parts]
+    ordered = sorted(set(units), key="dhms".index)
+    if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
+        raise ValueError(f"invalid duration {text!r}: write it like 30s, 10m, 8h, 7d or 1h30m")
+    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"invalid duration {text!r}: it must be longer than zero")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest :func:`parse_duration` form of ``seconds``: 5400 -> ``1h30m``; 0 -> ``0s``."""
+    if seconds <= 0:
+        return "0s"
+    out = []
+    for unit, size in _DURATION_UNITS.items():
+        count, seconds = divmod(seconds, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out)
+
+
+# --- repositories -----------------------------------------------------------------------------------
+
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$")
+
+
+def normalize_repository(remote: str) -> str | None:
+    """A git remote URL as ``host/path``: lower-case, no scheme, user, port or ``.git`` (DESIGN.md).
+
+    ``git@github.com:Corp/llama-weights.git`` and ``https://github.com/Corp/llama-weights`` both give
+    ``github.com/corp/llama-weights``. A local path (``/srv/repo.git``, ``file:///srv/repo``) gives
+    its path without host. Returns None for an empty string.
+    """
+    from urllib.parse import urlsplit
+
+    text = remote.strip()
+    if not text:
+        return None
+    if "://" in text:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        path = parts.path
+    else:
+        match = _SCP_LIKE.match(text)
+        host, path = (match.group(1), match.group(2)) if match else ("", text)
+    path = path.strip("/")
+    if path.lower().endswith(".git"):
+        path = path[:-4]
+    path = path.rstrip("/")
+    joined = f"{host}/{path}" if host else path
+    return joined.lower() or None
