@@ -222,6 +222,7 @@ class Enrollment:
     device_id: str
     device_credential: str
     user: UserPublic
+    issuer: str  # the server's public URL: the `iss` every approval token of this server carries
 
 
 @dataclass
@@ -249,6 +250,7 @@ class ToolAccess:
 class Me:
     user: UserPublic
     device_id: str
+    issuer: str
     token_ttl_seconds: int
     tools: list[ToolAccess] = field(default_factory=list)
 
