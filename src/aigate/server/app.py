@@ -1,0 +1,109 @@
+"""The FastAPI application factory.
+
+``create_app(services)`` wires routes, problem details and the body-size limit around a
+:class:`~aigate.server.services.Services`; ``create_app_from_env()`` is what ``serve``'s uvicorn
+workers call (settings come through the environment, see :mod:`aigate.server.settings`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI
+
+import aigate
+from aigate.protocol import MAX_BODY_BYTES, ProblemCode
+from aigate.server import access, problems
+from aigate.server.routes import ROUTERS
+from aigate.server.services import Services, open_services
+from aigate.server.settings import Settings
+
+SWEEP_SECONDS = 30.0
+log = logging.getLogger("aigate.server")
+
+
+def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_sweep_forever(services, sweep_seconds))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            services.close()
+
+    app = FastAPI(title="aigate-server", version=aigate.__version__, lifespan=lifespan,
+                  description="Approval server of aigate: enrollment, access requests, approval tokens, audit.")
+    app.state.services = services
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory of ``aigate-server serve`` (one call per worker process)."""
+    return create_app(open_services(Settings.resolve()))
+
+
+async def _sweep_forever(services: Services, every: float) -> None:
+    """Write time-driven state changes (expired requests, ended grants) now and then."""
+    while True:
+        try:
+            await services.writer.submit(access.sweep_job)
+        except Exception as err:  # keep sweeping; the database may come back
+            log.warning("sweep failed: %s", type(err).__name__)
+        await asyncio.sleep(every)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: refuse bodies above ``limit`` bytes with a 413 problem, before any
+    route reads them (by Content-Length, or by counting a chunked body as it arrives)."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._refuse(scope, send)
+        if length is not None:
+            return await self.app(scope, receive, send)
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await self._refuse(scope, send)
+        return await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _refuse(self, scope: dict, send: Any) -> None:
+        detail = f"request bodies are limited to {self.limit} bytes"
+        body = problems.problem_body(413, ProblemCode.PAYLOAD_TOO_LARGE, detail, scope.get("path"))
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/problem+json"),
+                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

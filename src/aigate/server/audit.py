@@ -1,0 +1,149 @@
+"""The append-only, hash-chained audit log: appending batches, exporting and verifying the chain.
+
+Each audit event carries ``prev_hash`` (the hash of the event before it; 64 zeros for the first) and
+``hash`` = SHA-256 over the canonical JSON array ``[seq, at_ms, actor, device_id, action, subject,
+data, prev_hash]``. Rewriting an event breaks its hash; rewriting it and recomputing every later hash
+makes a chain that verifies, but its head differs from a head exported earlier and kept elsewhere,
+which ``verify(..., head=...)`` catches. The database refuses UPDATE and DELETE on the table
+(triggers, migration 0001); the one-row ``audit_head`` table is the lock every writer takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import Connection, insert, select, update
+
+from aigate.server.models import audit_events, audit_head
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass
+class AuditEvent:
+    """One state change: who (``actor``: email, ``cli:<os user>`` or ``system``), from which device,
+    what (``action`` such as ``access_request.approved``), on what (``subject``) and details."""
+
+    actor: str
+    action: str
+    subject: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    device_id: str | None = None
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(seq: int, at_ms: int, actor: str, device_id: str | None, action: str, subject: str,
+               data: str, prev_hash: str) -> str:
+    """SHA-256 hex of one event's canonical form (``data`` is its stored canonical JSON text)."""
+    payload = canonical_json([seq, at_ms, actor, device_id, action, subject, data, prev_hash])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def lock_head(conn: Connection) -> tuple[int, str]:
+    """The chain head ``(seq, hash)``, locked for this transaction (PostgreSQL: row lock; SQLite:
+    the writer's ``BEGIN IMMEDIATE`` already holds the database's write lock)."""
+    query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    seq, digest = conn.execute(query).one()
+    return int(seq), digest
+
+
+class ChainAppender:
+    """Collects the audit events of one write transaction, chained from the locked head."""
+
+    def __init__(self, conn: Connection, at_ms: int):
+        self.conn = conn
+        self.at_ms = at_ms
+        self.seq, self.hash = lock_head(conn)
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, event: AuditEvent) -> None:
+        self.seq += 1
+        data = canonical_json(event.data)
+        digest = event_hash(self.seq, self.at_ms, event.actor, event.device_id, event.action,
+                            event.subject, data, self.hash)
+        self.rows.append({
+            "seq": self.seq, "at_ms": self.at_ms, "actor": event.actor, "device_id": event.device_id,
+            "action": event.action, "subject": event.subject, "data": data,
+            "prev_hash": self.hash, "hash": digest,
+        })
+        self.hash = digest
+
+    def flush(self) -> None:
+        """Insert the collected events and move the head, once for the whole batch."""
+        if not self.rows:
+            return
+        self.conn.execute(insert(audit_events), self.rows)
+        self.conn.execute(update(audit_head).where(audit_head.c.id == 1)
+                          .values(seq=self.seq, hash=self.hash))
+        self.rows = []
+
+
+def iter_events(conn: Connection, since: int = 0, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    """Audit events with ``seq > since`` in order, as dicts of their stored columns."""
+    last = since
+    while True:
+        rows = conn.execute(select(audit_events).where(audit_events.c.seq > last)
+                            .order_by(audit_events.c.seq).limit(chunk)).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        last = rows[-1]["seq"]
+
+
+def export_line(row: dict[str, Any]) -> str:
+    """One JSON line of ``audit export``: the stored columns, ``data`` decoded."""
+    return canonical_json({**row, "data": json.loads(row["data"])})
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    problem: str | None = None  # the first break, naming its seq
+
+
+def verify(conn: Connection, head: str | None = None) -> VerifyResult:
+    """Walk the chain from the start: each event's ``prev_hash`` and ``hash`` must recompute.
+
+    With ``head`` (a hash exported earlier), that hash must also be the hash of some event of this
+    chain; if it is not, the chain was rewritten up to there since the export.
+    """
+    prev, count, seq, seen_head = GENESIS_HASH, 0, 0, head is None
+    for row in iter_events(conn):
+        problem = _check_row(row, prev, seq + 1)
+        if problem:
+            return VerifyResult(False, count, seq, prev, problem)
+        prev, seq, count = row["hash"], row["seq"], count + 1
+        seen_head = seen_head or row["hash"] == head
+    stored_seq, stored_hash = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
+    if (stored_seq, stored_hash) != (seq, prev):
+        return VerifyResult(False, count, seq, prev,
+                            f"the recorded chain head (seq {stored_seq}) does not match the last event")
+    if not seen_head:
+        return VerifyResult(False, count, seq, prev,
+                            f"head {head} is not in the chain: events up to it were rewritten or removed")
+    return VerifyResult(True, count, seq, prev)
+
+
+def _check_row(row: dict[str, Any], prev: str, expected_seq: int) -> str | None:
+    seq = row["seq"]
+    if seq != expected_seq:
+        return f"event {expected_seq} is missing (next is {seq})"
+    if row["prev_hash"] != prev:
+        return f"event {seq}: prev_hash does not match the hash of event {seq - 1}"
+    digest = event_hash(seq, row["at_ms"], row["actor"], row["device_id"], row["action"],
+                        row["subject"], row["data"], row["prev_hash"])
+    if digest != row["hash"]:
+        return f"event {seq}: its content does not match its hash (the event was altered)"
+    return None

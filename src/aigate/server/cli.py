@@ -1,0 +1,161 @@
+"""``aigate-server``: the server's command line and its one error boundary.
+
+``aigate-server COMMAND [--data-dir DIR] [--db URL]`` (options after the command; also
+``AIGATE_SERVER_DATA_DIR`` and ``AIGATE_SERVER_DB``). Expected failures are :class:`AigateError`:
+:func:`main` prints the message and its hint to stderr and exits with its code (1 failed, 2 usage,
+78 configuration); click's usage errors exit 2. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from aigate.errors import AigateError, ConfigError
+from aigate.server import db as dbmod
+from aigate.server.policy import DEFAULT_POLICY
+from aigate.server.settings import DEFAULT_HOST, DEFAULT_PORT, ENV_DATA_DIR, ENV_DB, Settings
+
+app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", envvar=ENV_DATA_DIR, show_envvar=True,
+                                                    help="Where the database, signing keys and policy live.")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", envvar=ENV_DB, show_envvar=True,
+                                              help="Database URL (default: SQLite in the data dir).")]
+
+
+def say(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+@app.command()
+def init(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Create or upgrade the schema, the signing key and policy.toml (idempotent)."""
+    from aigate.server.signing import create_key, read_manifest
+
+    settings = Settings.resolve(data_dir, db)
+    dbmod.ensure_data_dir(settings.data_dir)
+    engine = dbmod.make_engine(settings.db_url, writer=True, pool_size=1)
+    try:
+        dbmod.upgrade(engine)
+    except AigateError:
+        raise
+    except Exception as err:
+        raise ConfigError(f"cannot migrate the database: {dbmod._one_line(err)}",
+                          "check --db / AIGATE_SERVER_DB") from err
+    finally:
+        engine.dispose()
+    say(f"database at migration {dbmod.head_revision()}: {_safe_url(settings.db_url)}")
+    if read_manifest(settings.data_dir).get("current") is None:
+        kid = create_key(settings.data_dir, int(time.time()))
+        say(f"created signing key {kid}")
+    if not settings.policy_path.exists():
+        settings.policy_path.write_text(DEFAULT_POLICY, encoding="utf-8")
+        say(f"wrote the default policy to {settings.policy_path} (every tool needs an approver, 8h at most)")
+    say(f"ready: aigate-server serve --data-dir {settings.data_dir}")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL with any password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"
+
+
+@app.command()
+def serve(
+    data_dir: DataDirOpt = None, db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = DEFAULT_PORT,
+    policy: Annotated[Optional[Path], typer.Option(help="Policy file (default: policy.toml in the data dir).")] = None,
+    public_url: Annotated[Optional[str], typer.Option(help="The URL clients use; the tokens' `iss`.")] = None,
+    tls_cert: Annotated[Optional[Path], typer.Option(help="TLS certificate (PEM).")] = None,
+    tls_key: Annotated[Optional[Path], typer.Option(help="TLS private key (PEM).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (refuses a bad policy or a database whose migrations are behind)."""
+    import uvicorn
+
+    from aigate.server.services import open_services
+
+    if (tls_cert is None) != (tls_key is None):
+        raise AigateError("--tls-cert and --tls-key go together", exit_code=2)
+    scheme = "https" if tls_cert else "http"
+    shown = f"[{host}]" if ":" in host else host
+    settings = Settings.resolve(data_dir, db, policy, public_url or f"{scheme}://{shown}:{port}")
+    open_services(settings).close()  # every check now, with a clean message, before binding
+    if tls_cert is None and not _loopback(host):
+        say(f"warning: serving on {host} without TLS: enrollment codes, device credentials and approval "
+            "tokens cross the network in clear text; use --tls-cert/--tls-key or a TLS proxy")
+    os.environ.update(settings.export())
+    say(f"aigate-server {settings.public_url} (data dir {settings.data_dir}, policy {settings.policy_path})")
+    uvicorn.run("aigate.server.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                loop="uvloop", http="httptools", access_log=False, log_level="warning",
+                ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def open_engine(data_dir: Path | None, db: str | None):
+    """The settings and a writer engine on a database whose migrations are current."""
+    settings = Settings.resolve(data_dir, db)
+    engine = dbmod.make_engine(settings.db_url, writer=True, pool_size=1)
+    dbmod.check_current(engine)
+    return settings, engine
+
+
+def cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def _register_subcommands() -> None:
+    from aigate.server import cli_admin
+
+    app.add_typer(cli_admin.users_app, name="users")
+    app.add_typer(cli_admin.policy_app, name="policy")
+    app.add_typer(cli_admin.key_app, name="signing-key")
+    app.add_typer(cli_admin.audit_app, name="audit")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``aigate-server``: run the command, map failures to a message and exit code."""
+    _register_subcommands()
+    try:
+        result = app(args=argv, prog_name="aigate-server", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        say("aborted")
+        sys.exit(1)
+    except AigateError as err:
+        say(f"error: {err.message}")
+        if err.hint:
+            say(f"hint: {err.hint}")
+        sys.exit(err.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,151 @@
+"""``aigate-server users|policy|signing-key|audit ...``: the admin commands (see :mod:`.cli`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aigate.errors import AigateError, UsageError
+from aigate.protocol import Role
+from aigate.server import audit, identity
+from aigate.server.audit import AuditEvent
+from aigate.server.cli import DataDirOpt, DbOpt, cli_actor, open_engine, say
+from aigate.server.writer import write_now
+
+users_app = typer.Typer(help="Users and their enrollment codes.", no_args_is_help=True)
+policy_app = typer.Typer(help="The access policy.", no_args_is_help=True)
+key_app = typer.Typer(help="The approval token signing key.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+
+
+def _email(text: str) -> str:
+    email = text.strip().lower()
+    if "@" not in email or len(email) > 254 or " " in email or email.startswith("-"):
+        raise UsageError(f"not an email address: {text!r}")
+    return email
+
+
+@users_app.command("add")
+def users_add(
+    email: str,
+    group: Annotated[Optional[list[str]], typer.Option("--group", help="A group (repeat for more).")] = None,
+    role: Annotated[Optional[Role], typer.Option(help="user, approver or admin.")] = None,
+    data_dir: DataDirOpt = None, db: DbOpt = None,
+) -> None:
+    """Add a user (or update one) and print a fresh one-time enrollment code as the last line."""
+    groups = [g.strip() for g in group] if group else None
+    if groups is not None and not all(groups):
+        raise UsageError("a group name cannot be empty")
+    _, engine = open_engine(data_dir, db)
+    user, code = write_now(engine, identity.add_user_job(_email(email), groups, role, cli_actor()))
+    typer.echo(f"user {user.email} (role {user.role.value}, groups {', '.join(user.groups) or '-'})")
+    typer.echo("enrollment code (works once, for 24 hours; give it to the user for `aigate login --code`):")
+    typer.echo(code)
+
+
+def _set_disabled(email: str, disabled: bool, data_dir: Path | None, db: str | None) -> None:
+    _, engine = open_engine(data_dir, db)
+    try:
+        user = write_now(engine, identity.set_disabled_job(_email(email), disabled, cli_actor()))
+    except LookupError:
+        raise AigateError(f"no user {email}", "list them with `aigate-server users list`") from None
+    typer.echo(f"user {user.email} {'disabled: all of its devices stop working' if disabled else 'enabled'}")
+
+
+@users_app.command("disable")
+def users_disable(email: str, data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Disable a user: every one of their devices stops working at once."""
+    _set_disabled(email, True, data_dir, db)
+
+
+@users_app.command("enable")
+def users_enable(email: str, data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Enable a disabled user again."""
+    _set_disabled(email, False, data_dir, db)
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDirOpt = None, db: DbOpt = None,
+               as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """List users: email, role, groups, state and active devices."""
+    _, engine = open_engine(data_dir, db)
+    with engine.connect() as conn:
+        rows = identity.list_users(conn)
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            state = "disabled" if row["disabled"] else "active"
+            typer.echo(f"{row['email']}\t{row['role']}\t{','.join(row['groups']) or '-'}\t{state}\t"
+                       f"{row['devices']} device(s)")
+
+
+@policy_app.command("check")
+def policy_check(file: Path) -> None:
+    """Check a policy file; print each mistake with its line (exit 1 when there is one)."""
+    from aigate.server.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(file)
+    except PolicyError as err:
+        for problem in err.problems:
+            say(f"{file}: {problem}")
+        raise AigateError(f"{file}: {len(err.problems)} mistake(s)") from None
+    typer.echo(f"{file}: ok ({len(policy.rules)} rule(s); tools: {', '.join(sorted(policy.tools))})")
+
+
+@key_app.command("rotate")
+def key_rotate(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Make a new signing key current; the old one stays in the JWKS until its tokens expired."""
+    from aigate.server.signing import create_key, read_manifest
+
+    settings, engine = open_engine(data_dir, db)
+    old = read_manifest(settings.data_dir).get("current")
+    kid = create_key(settings.data_dir, int(time.time()))
+    write_now(engine, lambda conn, now: (None, [AuditEvent(cli_actor(), "signing_key.rotated", kid,
+                                                           {"previous": old})]))
+    typer.echo(f"new signing key {kid}; {old} stays published until the tokens it signed have expired")
+
+
+@audit_app.command("export")
+def audit_export(since: Annotated[int, typer.Option(min=0, help="Export events after this seq.")] = 0,
+                 data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Write audit events as JSON lines to stdout; report the chain head reached on stderr."""
+    _, engine = open_engine(data_dir, db)
+    last_seq, last_hash = since, None
+    with engine.connect() as conn:
+        for row in audit.iter_events(conn, since):
+            typer.echo(audit.export_line(row))
+            last_seq, last_hash = row["seq"], row["hash"]
+        if last_hash is None:
+            last_seq, last_hash = audit.lock_head(conn) if since == 0 else _hash_at(conn, since)
+    say(f"chain head: seq {last_seq} hash {last_hash}")
+    say(f"resume with: aigate-server audit export --since {last_seq}")
+
+
+def _hash_at(conn, seq: int) -> tuple[int, str]:
+    from sqlalchemy import select
+
+    from aigate.server.models import audit_events
+
+    found = conn.execute(select(audit_events.c.hash).where(audit_events.c.seq == seq)).scalar()
+    return seq, found or audit.GENESIS_HASH
+
+
+@audit_app.command("verify")
+def audit_verify(head: Annotated[Optional[str], typer.Option(help="A chain head exported earlier.")] = None,
+                 data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Prove the chain is whole (and, with --head, that nothing up to that head was rewritten)."""
+    _, engine = open_engine(data_dir, db)
+    with engine.connect() as conn:
+        result = audit.verify(conn, head.strip().lower() if head else None)
+    if not result.ok:
+        raise AigateError(f"audit chain broken: {result.problem}",
+                          "restore the database from a backup and compare with an earlier export")
+    typer.echo(f"audit chain whole: {result.count} event(s), head seq {result.head_seq} hash {result.head_hash}")
+    if head:
+        typer.echo(f"head {head} is part of this chain: nothing up to it was rewritten")

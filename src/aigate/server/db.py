@@ -1,0 +1,158 @@
+"""Engines, schema migrations and the thread that keeps database work off the event loop.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on; every write
+transaction starts with ``BEGIN IMMEDIATE``, so two writers never interleave and then fail at
+commit. PostgreSQL is used through psycopg 3 (``postgresql+psycopg://...``). Reads run on a small
+thread pool (:meth:`Database.read`); writes go through :mod:`aigate.server.writer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from aigate.errors import ConfigError
+
+T = TypeVar("T")
+READ_THREADS = 4
+
+
+def default_url(data_dir: Path) -> str:
+    """The embedded SQLite database in the data dir."""
+    return f"sqlite:///{data_dir / 'aigate.db'}"
+
+
+def make_engine(url: str, *, writer: bool = False, pool_size: int = READ_THREADS) -> Engine:
+    """An engine for ``url``; ``writer`` engines on SQLite begin with ``BEGIN IMMEDIATE``.
+
+    Raises ConfigError for a URL SQLAlchemy cannot use (unknown dialect, missing driver).
+    """
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=pool_size, max_overflow=4,
+            )
+            _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
+            return engine
+        return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+    except Exception as err:  # sqlalchemy.exc.ArgumentError, NoSuchModuleError, ImportError
+        raise ConfigError(f"cannot use database URL: {err}", "check --db / AIGATE_SERVER_DB") from err
+
+
+def _configure_sqlite(engine: Engine, begin: str) -> None:
+    """WAL, busy timeout, foreign keys; explicit BEGIN (the sqlite3 module's own is unreliable).
+
+    Recipe from SQLAlchemy's SQLite dialect docs, "Serializable isolation / Savepoints".
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("aigate.server") / "migrations"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this code knows."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    from alembic import command
+
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def check_current(engine: Engine) -> None:
+    """Raise ConfigError naming the fix when the database's migrations are behind this code."""
+    try:
+        current = current_revision(engine)
+    except Exception as err:
+        raise ConfigError(f"cannot open the database: {_one_line(err)}",
+                          "check --db / AIGATE_SERVER_DB, or run `aigate-server init`") from err
+    if current != head_revision():
+        where = "empty" if current is None else f"at migration {current}"
+        raise ConfigError(
+            f"the database is {where}, this server needs migration {head_revision()}",
+            "run `aigate-server init` (with the same --data-dir/--db) to migrate it",
+        )
+
+
+def _one_line(err: BaseException) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+class Database:
+    """A read engine with its own thread pool, so ``await db.read(fn, ...)`` never blocks the loop.
+
+    ``fn(conn, *args)`` runs in a read-only transaction on a pool thread and its result is returned.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self.engine = make_engine(url)
+        self._pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="aigate-db-read")
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._run_read, fn, args)
+
+    def _run_read(self, fn: Callable[..., T], args: tuple) -> T:
+        with self.engine.connect() as conn:
+            result = fn(conn, *args)
+            conn.rollback()
+            return result
+
+    def ping(self) -> bool:
+        """True when the database answers and its schema is current."""
+        try:
+            check_current(self.engine)
+            return True
+        except ConfigError:
+            return False
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        self.engine.dispose()
+
+
+def ensure_data_dir(path: Path) -> Path:
+    """Create the data dir (mode 0700) if missing."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path

@@ -1,0 +1,37 @@
+"""FastAPI dependencies: the services, the device credential and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aigate.server.identity import Caller, authenticate, unauthenticated
+from aigate.server.services import Services
+
+_bearer = HTTPBearer(auto_error=False, description="the device credential returned by POST /v1/enrollments")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def get_credential(
+    auth: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The bearer device credential; 401 problem when missing or too long to be one."""
+    if auth is None or len(auth.credentials) > 200:
+        raise unauthenticated()
+    return auth.credentials
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CredentialDep = Annotated[str, Depends(get_credential)]
+
+
+async def get_caller(services: ServicesDep, credential: CredentialDep) -> Caller:
+    return await services.db.read(authenticate, credential)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -1,0 +1,198 @@
+"""Users, one-time enrollment codes, devices and device authentication.
+
+An enrollment code (``7KQ2-MX4P-9TRD``: 12 characters of Crockford's base32, 60 bits) works once and
+for :data:`CODE_TTL_SECONDS`; only its SHA-256 is stored. Enrolling makes a device credential
+``agd_<device id>_<secret>`` (the secret is 256 random bits), returned once; the server stores its
+SHA-256 and finds the device by the id in it. Disabling a user stops all their devices at once,
+because every authentication reads the user's ``disabled`` flag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from aigate.protocol import ProblemCode, Role, UserPublic
+from aigate.server.audit import AuditEvent
+from aigate.server.models import devices, enrollment_codes, users
+from aigate.server.problems import ApiProblem
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CODE_TTL_SECONDS = 24 * 3600
+CREDENTIAL_PREFIX = "agd"
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def new_code() -> str:
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+
+
+def normalize_code(code: str) -> str:
+    """Upper-case, without dashes or spaces; Crockford's look-alikes (O, I, L) read as digits."""
+    cleaned = "".join(code.split()).replace("-", "").upper()
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated device and its user."""
+
+    user_id: int
+    email: str
+    groups: list[str]
+    role: Role
+    device_id: str
+
+    @property
+    def reviewer(self) -> bool:
+        return self.role in (Role.APPROVER, Role.ADMIN)
+
+    def public(self) -> UserPublic:
+        return UserPublic(self.email, self.groups, self.role, False)
+
+
+def user_public(row: dict) -> UserPublic:
+    return UserPublic(row["email"], json.loads(row["groups"]), Role(row["role"]), bool(row["disabled"]))
+
+
+def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor: str):
+    """Job (see writer): create the user, or update groups/role given; then issue a fresh code.
+
+    Result: ``(UserPublic, code)``.
+    """
+
+    def job(conn: Connection, now: float):
+        events = []
+        row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
+        if row is None:
+            values = {"email": email, "groups": json.dumps(groups or []), "role": (role or Role.USER).value,
+                      "disabled": False, "created_at": int(now)}
+            user_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+            events.append(AuditEvent(actor, "user.created", email, {"groups": groups or [],
+                                                                    "role": values["role"]}))
+        else:
+            user_id = row["id"]
+            changes = {}
+            if groups is not None:
+                changes["groups"] = json.dumps(groups)
+            if role is not None:
+                changes["role"] = role.value
+            if changes:
+                conn.execute(update(users).where(users.c.id == user_id).values(**changes))
+                events.append(AuditEvent(actor, "user.updated", email,
+                                         {"groups": groups, "role": role.value if role else None}))
+        code = new_code()
+        conn.execute(insert(enrollment_codes).values(
+            code_hash=sha256_hex(normalize_code(code)), user_id=user_id, created_at=int(now),
+            expires_at=int(now) + CODE_TTL_SECONDS))
+        events.append(AuditEvent(actor, "enrollment_code.issued", email, {"expires_in": CODE_TTL_SECONDS}))
+        user = conn.execute(select(users).where(users.c.id == user_id)).mappings().one()
+        return (user_public(user), code), events
+
+    return job
+
+
+def set_disabled_job(email: str, disabled: bool, actor: str):
+    """Job: disable or enable a user. Result: UserPublic. LookupError when there is no such user."""
+
+    def job(conn: Connection, now: float):
+        result = conn.execute(update(users).where(users.c.email == email).values(disabled=disabled))
+        if result.rowcount == 0:
+            raise LookupError(email)
+        row = conn.execute(select(users).where(users.c.email == email)).mappings().one()
+        action = "user.disabled" if disabled else "user.enabled"
+        return user_public(row), [AuditEvent(actor, action, email)]
+
+    return job
+
+
+def enroll_job(code: str, device_name: str, platform: str):
+    """Job: exchange an enrollment code for a new device. Result: ``(device_id, credential, UserPublic)``.
+
+    Raises ApiProblem 400 enrollment-code-invalid for an unknown, used or expired code, 403
+    user-disabled for a disabled user.
+    """
+
+    def job(conn: Connection, now: float):
+        code_hash = sha256_hex(normalize_code(code))
+        row = conn.execute(select(enrollment_codes).where(enrollment_codes.c.code_hash == code_hash)
+                           ).mappings().first()
+        if row is None or row["used_at"] is not None or row["expires_at"] <= now:
+            raise ApiProblem(400, ProblemCode.ENROLLMENT_CODE_INVALID,
+                             "this enrollment code is unknown, already used or expired; ask an admin "
+                             "for a new one (`aigate-server users add EMAIL`)")
+        user = conn.execute(select(users).where(users.c.id == row["user_id"])).mappings().one()
+        if user["disabled"]:
+            raise ApiProblem(403, ProblemCode.USER_DISABLED, f"user {user['email']} is disabled")
+        device_id = secrets.token_hex(8)
+        credential = f"{CREDENTIAL_PREFIX}_{device_id}_{secrets.token_urlsafe(32)}"
+        claimed = conn.execute(update(enrollment_codes).where(enrollment_codes.c.code_hash == code_hash,
+                                                              enrollment_codes.c.used_at.is_(None))
+                               .values(used_at=int(now), device_id=device_id))
+        if claimed.rowcount != 1:
+            raise ApiProblem(400, ProblemCode.ENROLLMENT_CODE_INVALID, "this enrollment code was just used")
+        conn.execute(insert(devices).values(id=device_id, user_id=user["id"], credential_hash=sha256_hex(credential),
+                                            name=device_name, platform=platform, created_at=int(now)))
+        event = AuditEvent(user["email"], "device.enrolled", device_id,
+                           {"name": device_name, "platform": platform}, device_id)
+        return (device_id, credential, user_public(user)), [event]
+
+    return job
+
+
+def authenticate(conn: Connection, credential: str) -> Caller:
+    """The Caller behind a device credential; ApiProblem 401 unauthenticated or 403 user-disabled."""
+    device_id = _device_id_of(credential)
+    row = conn.execute(
+        select(devices.c.credential_hash, devices.c.revoked_at, users.c.id, users.c.email, users.c.groups,
+               users.c.role, users.c.disabled)
+        .join(users, users.c.id == devices.c.user_id).where(devices.c.id == device_id)
+    ).first()
+    if row is None or row[1] is not None or not hmac.compare_digest(row[0], sha256_hex(credential)):
+        raise unauthenticated()
+    if row[6]:
+        raise ApiProblem(403, ProblemCode.USER_DISABLED,
+                         f"user {row[3]} is disabled; an admin can enable it (`aigate-server users enable`)")
+    return Caller(row[2], row[3], json.loads(row[4]), Role(row[5]), device_id)
+
+
+def _device_id_of(credential: str) -> str:
+    parts = credential.split("_", 2)
+    if len(parts) != 3 or parts[0] != CREDENTIAL_PREFIX or len(parts[1]) != 16:
+        raise unauthenticated()
+    return parts[1]
+
+
+def unauthenticated() -> ApiProblem:
+    return ApiProblem(401, ProblemCode.UNAUTHENTICATED,
+                      "no valid device credential; enroll with `aigate login --server URL`",
+                      headers={"WWW-Authenticate": "Bearer"})
+
+
+def revoke_device_job(caller: Caller):
+    """Job: the calling device's credential stops working (logout)."""
+
+    def job(conn: Connection, now: float):
+        conn.execute(update(devices).where(devices.c.id == caller.device_id).values(revoked_at=int(now)))
+        return None, [AuditEvent(caller.email, "device.logged_out", caller.device_id, {}, caller.device_id)]
+
+    return job
+
+
+def list_users(conn: Connection) -> list[dict]:
+    """Every user with their count of active devices, ordered by email (for ``users list``)."""
+    active = (select(devices.c.user_id, func.count().label("n")).where(devices.c.revoked_at.is_(None))
+              .group_by(devices.c.user_id).subquery())
+    rows = conn.execute(select(users, active.c.n).outerjoin(active, active.c.user_id == users.c.id)
+                        .order_by(users.c.email)).mappings().all()
+    return [{"email": r["email"], "groups": json.loads(r["groups"]), "role": r["role"],
+             "disabled": bool(r["disabled"]), "devices": int(r["n"] or 0)} for r in rows]

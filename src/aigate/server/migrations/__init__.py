@@ -1,0 +1,1 @@
+"""Alembic migrations of the aigate-server schema (run by ``aigate-server init``)."""

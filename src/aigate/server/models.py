@@ -1,0 +1,121 @@
+"""The database schema as SQLAlchemy Core tables; Alembic migrations in ``migrations/`` create it.
+
+Times are integer UTC epoch seconds (audit events: milliseconds), so SQLite and PostgreSQL compare
+them alike. Ids shown to users are random hex strings; secrets (enrollment codes, device
+credentials) are stored only as SHA-256 hex digests.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("groups", Text, nullable=False, default="[]"),  # JSON list of group names
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+enrollment_codes = Table(
+    "enrollment_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Column("device_id", String(32), nullable=True),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("credential_hash", String(64), nullable=False),
+    Column("name", String(255), nullable=False, default=""),
+    Column("platform", String(64), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+access_requests = Table(
+    "access_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("tool", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("key_scope", String(255), nullable=False),
+    Column("requested_seconds", Integer, nullable=False),
+    Column("duration_capped", Boolean, nullable=False),
+    Column("max_duration_seconds", Integer, nullable=False),
+    Column("automatic", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("review_expires_at", BigInteger, nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("decided_by", String(254), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("granted_seconds", Integer, nullable=True),
+    Column("expires_at", BigInteger, nullable=True),
+    Index("ix_access_requests_user_tool_state", "user_id", "tool", "state"),
+    Index("ix_access_requests_state", "state"),
+)
+
+session_events = Table(
+    "session_events",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("device_id", String(32), nullable=False),
+    Column("tool", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("host", String(255), nullable=False, default=""),
+    Column("repository", String(512), nullable=True),
+    Column("token_id", String(64), nullable=True),
+    Column("exit_status", Integer, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("received_at", BigInteger, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(254), nullable=False),  # email, or "cli:<os user>", or "system"
+    Column("device_id", String(32), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(254), nullable=False, default=""),
+    Column("data", Text, nullable=False, default="{}"),  # canonical JSON object
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row (id = 1): the chain head. Writers lock it, append a batch, and move it once per batch.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

@@ -1,0 +1,5 @@
+"""HTTP routes, one module per resource; every path comes from :class:`aigate.protocol.Paths`."""
+
+from aigate.server.routes import access_requests, enrollment, health, sessions, tokens
+
+ROUTERS = [health.router, enrollment.router, access_requests.router, tokens.router, sessions.router]

@@ -1,0 +1,87 @@
+"""Access requests: file, list, read, cancel; approve, deny, revoke (approvers and admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from aigate import protocol as p
+from aigate.server import access
+from aigate.server.deps import CallerDep, ServicesDep
+from aigate.server.identity import Caller
+from aigate.server.problems import ApiProblem
+from aigate.server.services import Services
+
+router = APIRouter(tags=["access requests"])
+RequestId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def verdict_for(services: Services, caller: Caller, tool: str):
+    """The policy verdict for ``tool``: 422 unknown-tool, 403 denied-by-policy."""
+    verdict = services.policy.resolve(tool, caller.groups)
+    if verdict is None:
+        known = ", ".join(sorted(services.policy.tools))
+        raise ApiProblem(422, p.ProblemCode.UNKNOWN_TOOL, f"unknown tool {tool!r}; this server knows: {known}")
+    if verdict.approval == p.ApprovalMode.DENY:
+        raise ApiProblem(403, p.ProblemCode.DENIED_BY_POLICY, f"the policy does not allow {tool} for {caller.email}")
+    return verdict
+
+
+def require_reviewer(caller: Caller) -> None:
+    if not caller.reviewer:
+        raise ApiProblem(403, p.ProblemCode.FORBIDDEN, "only approvers and admins review access requests")
+
+
+@router.post(p.Paths.ACCESS_REQUESTS, status_code=201, response_model=p.AccessRequest,
+             summary="File an access request; an `auto` rule grants it at once")
+async def create(body: p.AccessRequestCreate, caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    verdict = verdict_for(services, caller, body.tool)
+    job = access.create_job(caller, verdict, body.reason, body.duration_seconds, services.policy.review_ttl)
+    return await services.writer.submit(job)
+
+
+@router.get(p.Paths.ACCESS_REQUESTS, response_model=p.AccessRequestList,
+            summary="The caller's access requests (scope=mine) or everyone's (scope=all, reviewers)")
+async def list_all(caller: CallerDep, services: ServicesDep, state: p.RequestState | None = None,
+                   scope: Literal["mine", "all"] = Query(p.SCOPE_MINE)) -> p.AccessRequestList:
+    everyone = scope == p.SCOPE_ALL
+    if everyone:
+        require_reviewer(caller)
+    items = await services.db.read(access.list_requests, caller, everyone, state, services.clock())
+    return p.AccessRequestList(items)
+
+
+@router.get(p.Paths.ACCESS_REQUEST, response_model=p.AccessRequest, summary="One access request")
+async def get_one(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
+                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    return await services.db.read(access.get_request, caller, request_id, services.clock())
+
+
+@router.post(p.Paths.CANCEL, response_model=p.AccessRequest, summary="Withdraw a pending request (requester)")
+async def cancel(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
+                 caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    return await services.writer.submit(access.cancel_job(caller, request_id))
+
+
+@router.post(p.Paths.APPROVE, response_model=p.AccessRequest,
+             summary="Approve a pending request, for at most the rule's maximum (409 if already decided)")
+async def approve(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
+                  caller: CallerDep, services: ServicesDep, body: p.Approval | None = None) -> p.AccessRequest:
+    require_reviewer(caller)
+    duration = body.duration_seconds if body else None
+    return await services.writer.submit(access.review_job(caller, request_id, "approve", duration=duration))
+
+
+@router.post(p.Paths.DENY, response_model=p.AccessRequest, summary="Deny a pending request, with a reason")
+async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
+               caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    require_reviewer(caller)
+    return await services.writer.submit(access.review_job(caller, request_id, "deny", reason=body.reason))
+
+
+@router.post(p.Paths.REVOKE, response_model=p.AccessRequest, summary="Revoke an approved grant, with a reason")
+async def revoke(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
+                 caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    require_reviewer(caller)
+    return await services.writer.submit(access.review_job(caller, request_id, "revoke", reason=body.reason))

@@ -1,0 +1,50 @@
+"""Enrollment (code -> device credential), who am I, and logout of the current device."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from aigate import protocol as p
+from aigate.server.access import active_grant
+from aigate.server.deps import CallerDep, ServicesDep
+from aigate.server.identity import enroll_job, revoke_device_job
+
+router = APIRouter(tags=["enrollment"])
+
+
+@router.post(p.Paths.ENROLLMENTS, status_code=201, response_model=p.Enrollment,
+             summary="Exchange a one-time enrollment code for a device credential (shown once)")
+async def enroll(body: p.EnrollmentCreate, services: ServicesDep) -> p.Enrollment:
+    device_id, credential, user = await services.writer.submit(
+        enroll_job(body.code, body.device_name, body.platform))
+    return p.Enrollment(device_id, credential, user, services.settings.public_url)
+
+
+@router.get(p.Paths.ME, response_model=p.Me, summary="The caller, their device, and each tool's access")
+async def me(caller: CallerDep, services: ServicesDep) -> p.Me:
+    now = services.clock()
+    policy = services.policy
+    grants = await services.db.read(_grants, caller.user_id, list(policy.tools), now)
+    tools = []
+    for name in sorted(policy.tools):
+        verdict = policy.resolve(name, caller.groups)
+        tools.append(p.ToolAccess(name, verdict.approval, verdict.key_scope, verdict.max_duration,
+                                  grants.get(name) if verdict.approval != p.ApprovalMode.DENY else None))
+    return p.Me(caller.public(), caller.device_id, services.settings.public_url, policy.token_ttl, tools)
+
+
+def _grants(conn, user_id: int, tools: list[str], now: float) -> dict[str, p.Grant]:
+    from datetime import datetime, timezone
+
+    found = {}
+    for tool in tools:
+        row = active_grant(conn, user_id, tool, now)
+        if row is not None:
+            found[tool] = p.Grant(tool, row[2], datetime.fromtimestamp(row[1], timezone.utc), row[0])
+    return found
+
+
+@router.delete(p.Paths.CURRENT_DEVICE, status_code=204, summary="Log out: this device's credential stops working")
+async def logout(caller: CallerDep, services: ServicesDep) -> Response:
+    await services.writer.submit(revoke_device_job(caller))
+    return Response(status_code=204)

@@ -1,0 +1,55 @@
+"""What a running server holds: settings, database, writer, policy, signing keys, clock.
+
+Built once per process by :func:`open_services`; routes reach it through ``request.app.state``.
+``open_services`` fails with ConfigError (a message and the fix) on a bad policy, a database whose
+migrations are behind, or a missing signing key, so ``serve`` can refuse to start cleanly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from aigate.errors import ConfigError
+from aigate.server import db as dbmod
+from aigate.server.policy import Policy, PolicyError, load_policy
+from aigate.server.settings import Settings
+from aigate.server.signing import KeyRing
+from aigate.server.writer import Writer
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: dbmod.Database
+    writer: Writer
+    policy: Policy
+    keys: KeyRing
+    clock: Callable[[], float] = time.time
+
+    def close(self) -> None:
+        self.writer.close()
+        self.db.close()
+
+
+def read_policy(settings: Settings) -> Policy:
+    """The policy, or ConfigError saying what is wrong with it and where."""
+    try:
+        return load_policy(settings.policy_path)
+    except PolicyError as err:
+        raise ConfigError(f"bad policy {err.path}: " + "; ".join(err.problems),
+                          f"fix it, then check with `aigate-server policy check {err.path}`") from err
+
+
+def open_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
+    policy = read_policy(settings)
+    database = dbmod.Database(settings.db_url)
+    try:
+        dbmod.check_current(database.engine)
+        keys = KeyRing(settings.data_dir, policy.token_ttl)
+    except Exception:
+        database.close()
+        raise
+    writer = Writer(dbmod.make_engine(settings.db_url, writer=True, pool_size=1), clock)
+    return Services(settings, database, writer, policy, keys, clock)

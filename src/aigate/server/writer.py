@@ -1,0 +1,142 @@
+"""Group-commit writer: every state change and its audit events, many requests per transaction.
+
+The hash chain makes writes serial: each audit event needs the hash of the one before. Committing
+once per request would cap throughput at one fsync (SQLite) or one round trip under a row lock
+(PostgreSQL) per request. Instead one writer thread per process takes whatever jobs are queued,
+runs them in one transaction (each job inside a SAVEPOINT, so a failing job leaves no partial
+write), chains their audit events, moves the chain head once, and commits; each request then gets
+its own result. Across processes the chain head lock (``audit.lock_head``) keeps batches in order.
+
+A job is ``fn(conn, now) -> (result, [AuditEvent, ...])``; ``now`` is epoch seconds (float).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from aigate.server.audit import AuditEvent, ChainAppender
+
+T = TypeVar("T")
+Job = Callable[[Connection, float], tuple[Any, list[AuditEvent]]]
+MAX_BATCH = 256
+log = logging.getLogger("aigate.server.writer")
+
+
+@dataclass
+class _Item:
+    job: Job | None
+    events: list[AuditEvent]
+    done: Callable[[bool, Any], None]
+
+
+def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bool, Any]]:
+    """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item."""
+    chain = ChainAppender(conn, int(now * 1000))
+    outcomes: list[tuple[bool, Any]] = []
+    for item in items:
+        ok, value, events = _run_item(conn, item, now)
+        outcomes.append((ok, value))
+        for event in events:
+            chain.add(event)
+    chain.flush()
+    return outcomes
+
+
+def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, list[AuditEvent]]:
+    if item.job is None:
+        return True, None, item.events
+    savepoint = conn.begin_nested()
+    try:
+        result, events = item.job(conn, now)
+    except Exception as err:  # the job's own failure: undo its writes, report it to its caller
+        savepoint.rollback()
+        return False, err, []
+    savepoint.commit()
+    return True, result, events
+
+
+def write_now(engine: Engine, job: Job, clock: Callable[[], float] = time.time) -> Any:
+    """Run one job in its own transaction, synchronously (the CLI's way to write)."""
+    item = _Item(job, [], lambda ok, value: None)
+    with engine.begin() as conn:
+        ((ok, value),) = run_batch(conn, [item], clock())
+    if not ok:
+        raise value
+    return value
+
+
+class Writer:
+    """The per-process writer thread. ``await writer.submit(job)`` / ``await writer.record(events)``."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self.clock = clock
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="aigate-db-writer", daemon=True)
+        self._thread.start()
+
+    async def submit(self, job: Job) -> Any:
+        """Run ``job`` in the next batch; its result, or its exception re-raised here."""
+        return await self._enqueue(job, [])
+
+    async def record(self, events: list[AuditEvent]) -> None:
+        """Append audit events in the next batch; returns once they are committed."""
+        await self._enqueue(None, events)
+
+    async def _enqueue(self, job: Job | None, events: list[AuditEvent]) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+
+        def done(ok: bool, value: Any) -> None:
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+        self._queue.put(_Item(job, events, done))
+        return await future
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Item]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                outcomes = run_batch(conn, batch, self.clock())
+        except Exception as err:  # the whole transaction failed (database down, locked too long)
+            log.error("write batch of %d failed: %s", len(batch), type(err).__name__)
+            outcomes = [(False, err)] * len(batch)
+        for item, (ok, value) in zip(batch, outcomes):
+            item.done(ok, value)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+
+def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
+    if future.done():  # the request was cancelled (client went away); the write stands
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
