@@ -1,0 +1,129 @@
+"""Login, logout and the status report: this device's relation with its server. No typer, no rich.
+
+Functions take their dependencies (config, key store, client factory) as arguments and return data;
+``aigate.cli.account`` prints it.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+import time
+from typing import Callable
+
+from aigate import config, enrollment, keystore, paths, tokencache, tools
+from aigate.approval import ServerClient
+from aigate.errors import AigateError, ConfigError
+
+ClientFactory = Callable[[str], ServerClient]  # server URL -> a client (anonymous or as this device)
+
+
+def choose_server(cfg: config.Config, requested: str | None) -> str:
+    """The server to log in to: the enforced one (a different --server is refused), else the given or
+    configured one. ConfigError (78) when there is none or IT set another."""
+    if cfg.server.enforced:
+        if requested and requested.rstrip("/") != cfg.server.value:
+            raise ConfigError(
+                f"the aigate server is set by IT to {cfg.server.value} in {cfg.enforced_file}; "
+                f"it cannot be changed to {requested}",
+                hint=f"aigate login --server {cfg.server.value}",
+            )
+        return cfg.server.value
+    server = (requested or cfg.server.value or "").rstrip("/")
+    if not server:
+        raise ConfigError("which aigate server? none is configured", hint="aigate login --server https://aigate.example.com")
+    if not server.startswith(("https://", "http://")):
+        raise ConfigError(f"the server must be an http(s) URL, not {server!r}", hint="aigate login --server https://...")
+    return server
+
+
+def login(server: str, code: str, *, store: keystore.KeyStore, anonymous: ClientFactory,
+          cfg: config.Config) -> enrollment.EnrollmentRecord:
+    """Enroll this device with ``code``; keep the credential in ``store`` and remember the server."""
+    client = anonymous(server)
+    answer = client.enroll(code.strip().upper(), device_name=socket.gethostname(), platform=platform.platform())
+    store.set(keystore.device_entry(server), answer.device_credential)
+    record = enrollment.EnrollmentRecord(server, answer.issuer,
+                                         answer.device_id, answer.user.email)
+    enrollment.save(record)
+    if not cfg.server.enforced:
+        config.save_user_setting("server", server)
+    tokencache.drop_all(paths.token_dir())
+    return record
+
+
+def logout(server: str, *, store: keystore.KeyStore, device: ClientFactory) -> str | None:
+    """Forget this device's credential here, and on the server when it can be reached.
+
+    Returns a warning when the server could not be told (the credential is forgotten locally anyway).
+    """
+    warning = None
+    if store.get(keystore.device_entry(server)):
+        try:
+            device(server).logout()
+        except AigateError as err:
+            warning = f"the server was not told ({err.message}); an admin can disable this device"
+    store.delete(keystore.device_entry(server))
+    enrollment.forget(server)
+    tokencache.drop_all(paths.token_dir())
+    return warning
+
+
+def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.KeyStore],
+                  device: ClientFactory, repository: str | None) -> dict:
+    """Everything ``aigate status`` shows, as JSON-ready data (no secret; keys masked)."""
+    server = cfg.server.value
+    record = enrollment.load(server) if server else None
+    report: dict = {
+        "server": server,
+        "logged_in": record is not None,
+        "user": record.email if record else None,
+        "repository": repository,
+        "settings": {name: {"value": s.value, "source": s.source} for name, s in
+                     (("server", cfg.server), ("ca_bundle", cfg.ca_bundle))},
+        "server_reachable": None,
+        "problem": None,
+    }
+    me = None
+    store = None
+    try:
+        store = store_opener()
+        report["keyring"] = getattr(store, "description", type(store).__name__)
+        if record:
+            me = device(server).me()
+            report["server_reachable"] = True
+            report["user"] = me.user.email
+            report["role"] = me.user.role.value
+            report["token_ttl_seconds"] = me.token_ttl_seconds
+    except AigateError as err:
+        report["problem"] = err.message
+        report["server_reachable"] = False if record else None
+    report["tools"] = [_tool_status(name, me, server, repository) for name in tools.TOOLS]
+    report["keys"] = _keys(store)
+    return report
+
+
+def _tool_status(name: str, me, server: str | None, repository: str | None) -> dict:
+    access = next((t for t in me.tools if t.tool == name), None) if me else None
+    cached = tokencache.read_valid(paths.token_dir(), server, name, repository, now=time.time()) if server else None
+    scope = access.key_scope if access else (cached.claims.get("key_scope") if cached else None)
+    grant = access.grant if access else None
+    return {
+        "tool": name,
+        "approval": access.approval.value if access else "unknown",
+        "key_scope": scope or tools.TOOLS[name].default_scope,
+        "grant_expires_at": grant.expires_at.isoformat() if grant else None,
+        "cached_token_expires_at": _iso(cached.expires_at) if cached else None,
+    }
+
+
+def _iso(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _keys(store: keystore.KeyStore | None) -> list[dict]:
+    out = []
+    for scope in keystore.stored_scopes():
+        value = store.get(keystore.key_entry(scope)) if store else None
+        out.append({"scope": scope, "stored": bool(value), "masked": keystore.mask(value) if value else None})
+    return out

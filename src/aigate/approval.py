@@ -1,0 +1,182 @@
+"""The client side of the aigate HTTP API (protocol.py), on httpx; the cold path only.
+
+TLS verifies against the OS trust store (truststore; FIELD_NOTES.md: httpx alone trusts certifi, so
+corporate TLS inspection would fail) plus an optional ``ca_bundle``; proxies come from the usual
+environment variables (no custom transport in production: passing one drops them); every call has an
+explicit timeout. Tests pass an ``httpx.Client`` built on ``httpx.MockTransport`` instead.
+
+Errors map to :mod:`aigate.errors` by the problem ``code`` (never by title or detail): transport
+failures and 5xx are ServerUnreachable (69) naming the server; unauthenticated is ConfigError (78,
+log in again); not-approved, denied-by-policy, repository-denied, user-disabled and forbidden are
+NotApproved (77); conflict is 1; invalid input and unknown tools are usage errors (2).
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+
+from aigate import __version__, protocol
+from aigate.errors import AigateError, ConfigError, ConflictError, NotApproved, ServerUnreachable, UsageError
+from aigate.protocol import Paths, ProblemCode, from_wire, to_wire
+
+CONNECT_TIMEOUT = 5.0  # seconds
+READ_TIMEOUT = 15.0
+
+
+def make_http_client(server: str, *, ca_bundle: str | None = None) -> httpx.Client:
+    """An httpx client for ``server``: OS trust store (+ ``ca_bundle``), env proxies, timeouts."""
+    import truststore
+
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_bundle:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except OSError as err:
+            raise ConfigError(f"cannot read ca_bundle {ca_bundle}: {err.strerror}") from err
+    return httpx.Client(
+        base_url=server,
+        verify=context,
+        trust_env=True,
+        timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        headers={"User-Agent": f"aigate/{__version__}"},
+    )
+
+
+class ServerClient:
+    """One aigate server, optionally as one enrolled device (``credential``: the Bearer secret)."""
+
+    def __init__(self, http: httpx.Client, server: str, credential: str | None = None):
+        self.http = http
+        self.server = server
+        self.credential = credential
+
+    # --- enrollment and identity ---------------------------------------------------------------
+
+    def enroll(self, code: str, *, device_name: str = "", platform: str = "") -> protocol.Enrollment:
+        body = protocol.EnrollmentCreate(code=code, device_name=device_name[:255], platform=platform[:64])
+        return from_wire(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
+
+    def me(self) -> protocol.Me:
+        return from_wire(protocol.Me, self.call("GET", Paths.ME))
+
+    def logout(self) -> None:
+        self.call("DELETE", Paths.CURRENT_DEVICE)
+
+    # --- access requests -----------------------------------------------------------------------
+
+    def create_request(self, tool: str, reason: str, duration_seconds: int | None) -> protocol.AccessRequest:
+        body = protocol.AccessRequestCreate(tool=tool, reason=reason, duration_seconds=duration_seconds)
+        return from_wire(protocol.AccessRequest, self.call("POST", Paths.ACCESS_REQUESTS, body=body))
+
+    def list_requests(self, *, state: str | None = None, everyone: bool = False) -> list[protocol.AccessRequest]:
+        params = {"scope": protocol.SCOPE_ALL if everyone else protocol.SCOPE_MINE}
+        if state:
+            params["state"] = state
+        data = self.call("GET", Paths.ACCESS_REQUESTS, params=params)
+        return from_wire(protocol.AccessRequestList, data).items
+
+    def get_request(self, request_id: str) -> protocol.AccessRequest:
+        return self._request_action("GET", Paths.ACCESS_REQUEST, request_id)
+
+    def cancel(self, request_id: str) -> protocol.AccessRequest:
+        return self._request_action("POST", Paths.CANCEL, request_id)
+
+    def approve(self, request_id: str, duration_seconds: int | None) -> protocol.AccessRequest:
+        return self._request_action("POST", Paths.APPROVE, request_id, protocol.Approval(duration_seconds))
+
+    def deny(self, request_id: str, reason: str) -> protocol.AccessRequest:
+        return self._request_action("POST", Paths.DENY, request_id, protocol.Decision(reason))
+
+    def revoke(self, request_id: str, reason: str) -> protocol.AccessRequest:
+        return self._request_action("POST", Paths.REVOKE, request_id, protocol.Decision(reason))
+
+    def _request_action(self, method: str, path: str, request_id: str, body: Any = None) -> protocol.AccessRequest:
+        from urllib.parse import quote
+
+        data = self.call(method, path.format(id=quote(request_id, safe="")), body=body)
+        return from_wire(protocol.AccessRequest, data)
+
+    # --- tokens and sessions -------------------------------------------------------------------
+
+    def issue_token(self, tool: str, repository: str | None) -> protocol.ApprovalToken:
+        body = protocol.ApprovalTokenCreate(tool=tool, repository=repository)
+        return from_wire(protocol.ApprovalToken, self.call("POST", Paths.APPROVAL_TOKENS, body=body, tool=tool))
+
+    def jwks(self) -> dict:
+        return self.call("GET", Paths.JWKS, auth=False)
+
+    def send_event(self, event: protocol.SessionEvent) -> protocol.SessionEventAck:
+        return from_wire(protocol.SessionEventAck, self.call("POST", Paths.SESSION_EVENTS, body=event))
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
+             auth: bool = True, tool: str | None = None) -> Any:
+        """One API call; the decoded JSON answer (None for 204). Raises AigateError kinds (above)."""
+        if body is not None:
+            problems = protocol.check_limits(body)
+            if problems:
+                raise UsageError("; ".join(problems))
+        headers = {"Authorization": f"Bearer {self.credential}"} if auth and self.credential else {}
+        try:
+            response = self.http.request(method, path, json=None if body is None else to_wire(body),
+                                         params=params, headers=headers)
+        except httpx.HTTPError as err:
+            raise ServerUnreachable(
+                f"cannot reach the aigate server {self.server}: {_why(err)}",
+                hint="check the network (VPN, proxy) and the server URL shown by `aigate status`",
+            ) from err
+        if response.status_code == 204:
+            return None
+        data = _json(response, self.server)
+        if response.is_success:
+            return data
+        raise problem_error(response.status_code, data, server=self.server, tool=tool)
+
+
+def _why(err: Exception) -> str:
+    text = str(err) or type(err).__name__
+    return text.splitlines()[0][:200]
+
+
+def _json(response: httpx.Response, server: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        if response.is_success or response.status_code >= 500:
+            raise ServerUnreachable(
+                f"the aigate server {server} answered {response.status_code} with no JSON: is that URL an aigate server?"
+            ) from None
+        return {}
+
+
+def problem_error(status: int, data: Any, *, server: str, tool: str | None = None) -> AigateError:
+    """The AigateError for an RFC 9457 problem body from ``server`` (see the module docstring)."""
+    data = data if isinstance(data, dict) else {}
+    code = data.get("code")
+    detail = data.get("detail") or data.get("title") or f"HTTP {status}"
+    request_hint = f'aigate request {tool} --reason "..."' if tool else None
+    if code == ProblemCode.UNAUTHENTICATED or status == 401:
+        return ConfigError(f"{server} did not accept this device's credential: {detail}",
+                           hint=f"aigate login --server {server}")
+    if code == ProblemCode.NOT_APPROVED:
+        return NotApproved(f"not approved: {detail}", hint=request_hint)
+    if code in (ProblemCode.DENIED_BY_POLICY, ProblemCode.REPOSITORY_DENIED, ProblemCode.USER_DISABLED):
+        return NotApproved(f"refused by policy: {detail}", hint="ask your aigate admin if this looks wrong")
+    if code == ProblemCode.FORBIDDEN or status == 403:
+        return NotApproved(f"not allowed: {detail}")
+    if code == ProblemCode.CONFLICT or status == 409:
+        return ConflictError(detail)
+    if code == ProblemCode.ENROLLMENT_CODE_INVALID:
+        return AigateError(f"enrollment failed: {detail}", hint="ask your aigate admin for a new enrollment code")
+    if code in (ProblemCode.UNKNOWN_TOOL, ProblemCode.INVALID_REQUEST, ProblemCode.PAYLOAD_TOO_LARGE):
+        return UsageError(detail)
+    if code == ProblemCode.NOT_FOUND or status == 404:
+        return AigateError(f"not found: {detail}")
+    if status >= 500:
+        return ServerUnreachable(f"the aigate server {server} failed ({status}): {detail}",
+                                 hint="try again later; tell your aigate admin if it persists")
+    return AigateError(f"the aigate server {server} refused the request ({status}): {detail}")

@@ -1,0 +1,1 @@
+"""The ``aigate`` command: typer and rich live here and nowhere else in the client."""

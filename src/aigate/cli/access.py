@@ -1,0 +1,96 @@
+"""``aigate request`` and ``aigate requests [cancel]``: a user's own access requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Optional
+
+import typer
+
+from aigate import protocol, tools
+from aigate.cli.app import app, state_of
+from aigate.cli.output import print_requests, request_line
+from aigate.errors import NotApproved, UsageError
+
+
+def parse_duration(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return protocol.parse_duration(text)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+@app.command()
+def request(
+    ctx: typer.Context,
+    tool: Annotated[str, typer.Argument(help="claude or codex")],
+    reason: Annotated[str, typer.Option("--reason", help="Why you need it (shown to the approver).")],
+    duration: Annotated[Optional[str], typer.Option("--duration", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the request is decided.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ..., "state": ...} on stdout.')] = False,
+) -> None:
+    """File an access request for a tool.
+
+    Example: aigate request claude --reason "refactor the billing module" --duration 8h
+    """
+    state = state_of(ctx)
+    tools.get_tool(tool)
+    seconds = parse_duration(duration)
+    client = state.device()
+    item = client.create_request(tool, reason, seconds)
+    if not as_json:
+        typer.echo(f"Request {item.id} for {tool}: {item.state.value}.", err=True)
+        if item.duration_capped:
+            typer.echo(f"Asked-for duration capped at the policy's maximum, "
+                       f"{protocol.format_duration(item.max_duration_seconds)}.", err=True)
+    if wait:
+        item = _wait(client, item, state.poll_seconds, quiet=as_json)
+    if as_json:
+        typer.echo(json.dumps({"id": item.id, "state": item.state.value}))
+    if wait and item.state != protocol.RequestState.APPROVED:
+        raise NotApproved(f"request {item.id} ended {item.state.value}" +
+                          (f": {item.decision_reason}" if item.decision_reason else ""))
+
+
+def _wait(client, item: protocol.AccessRequest, poll: float, *, quiet: bool) -> protocol.AccessRequest:
+    if item.state == protocol.RequestState.PENDING and not quiet:
+        typer.echo("Waiting for an approver (Ctrl-C stops waiting; the request stays open)...", err=True)
+    while item.state == protocol.RequestState.PENDING:
+        time.sleep(poll)
+        item = client.get_request(item.id)
+    if not quiet:
+        typer.echo(request_line(item), err=True)
+    return item
+
+
+requests_app = typer.Typer(help="Your access requests and their states.\n\nExample: aigate requests --json",
+                           invoke_without_command=True, no_args_is_help=False)
+app.add_typer(requests_app, name="requests")
+
+
+@requests_app.callback(invoke_without_command=True)
+def requests(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List your access requests (newest first).
+
+    Example: aigate requests
+    """
+    if ctx.invoked_subcommand:
+        return
+    items = state_of(ctx).device().list_requests()
+    print_requests(items, as_json=as_json)
+
+
+@requests_app.command("cancel")
+def cancel(ctx: typer.Context, request_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Withdraw one of your pending requests.
+
+    Example: aigate requests cancel 01JD3T6W8Q
+    """
+    item = state_of(ctx).device().cancel(request_id)
+    typer.echo(request_line(item), err=True)

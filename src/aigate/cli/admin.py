@@ -1,0 +1,75 @@
+"""``aigate admin requests|approve|deny|revoke``: for approvers and admins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from aigate.cli.access import parse_duration
+from aigate.cli.app import app, state_of
+from aigate.cli.output import print_requests, request_line
+from aigate.errors import UsageError
+from aigate.protocol import RequestState
+
+admin_app = typer.Typer(help="Review access requests (approvers and admins).\n\nExample: aigate admin requests --state pending",
+                        no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("requests")
+def list_requests(
+    ctx: typer.Context,
+    state: Annotated[Optional[str], typer.Option("--state", help="Only this state: pending, approved, denied, ...")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List everyone's access requests.
+
+    Example: aigate admin requests --state pending
+    """
+    if state and state not in {s.value for s in RequestState}:
+        raise UsageError(f"unknown state {state!r}: use one of {', '.join(s.value for s in RequestState)}")
+    items = state_of(ctx).device().list_requests(state=state, everyone=True)
+    print_requests(items, as_json=as_json)
+
+
+@admin_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    duration: Annotated[Optional[str], typer.Option("--duration", help="Grant for this long (default: as asked).")] = None,
+) -> None:
+    """Approve a pending access request.
+
+    Example: aigate admin approve 01JD3T6W8Q --duration 4h
+    """
+    item = state_of(ctx).device().approve(request_id, parse_duration(duration))
+    typer.echo(request_line(item))
+
+
+@admin_app.command("deny")
+def deny(
+    ctx: typer.Context,
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown to the requester, audited).")],
+) -> None:
+    """Deny a pending access request.
+
+    Example: aigate admin deny 01JD3T6W8Q --reason "use the sandbox repo"
+    """
+    item = state_of(ctx).device().deny(request_id, reason)
+    typer.echo(request_line(item))
+
+
+@admin_app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown to the requester, audited).")],
+) -> None:
+    """Revoke an approved access request; running sessions stop at their next key callback.
+
+    Example: aigate admin revoke 01JD3T6W8Q --reason "project ended"
+    """
+    item = state_of(ctx).device().revoke(request_id, reason)
+    typer.echo(request_line(item))

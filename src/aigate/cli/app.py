@@ -1,0 +1,71 @@
+"""The typer app: global options, the command groups, and how typer is run under the one boundary.
+
+Command modules register themselves on :data:`app`; each command is thin: read options, call a
+function of the core, print. Errors are raised as AigateError and printed by
+:func:`aigate.cli.entry.boundary`; typer's pretty exceptions are off (they could print locals).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from aigate import __version__, log
+from aigate.cli.state import CliState
+
+app = typer.Typer(
+    name="aigate",
+    help="Gate for AI coding agents: approval, scoped keys, audit.\n\nExample: aigate run claude",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aigate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    server: Annotated[Optional[str], typer.Option("--server", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show more about what aigate does (never a secret).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Global options go before the command: aigate --server https://aigate.corp.example status"""
+    state = ctx.ensure_object(CliState)
+    if server:
+        state.flag_server = server
+    if debug:
+        log.enable_debug()
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    return ctx.ensure_object(CliState)
+
+
+def _register() -> None:
+    from aigate.cli import access, account, admin, keys, run  # noqa: F401  (they add their commands)
+
+
+def run_app(args: list[str], obj: CliState | None = None) -> int:
+    """Run the typer app on ``args``; the exit code. AigateError propagates to the boundary."""
+    _register()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="aigate", standalone_mode=False, obj=obj)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,49 @@
+"""What every command gets from the root callback: global options and the dependency factories.
+
+Tests hand a prepared :class:`CliState` to ``CliRunner.invoke(app, ..., obj=state)``: an in-memory key
+store, an ``http`` factory returning ``httpx.Client(transport=httpx.MockTransport(...))``, a clock.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from aigate import config, connect, keystore
+from aigate.approval import ServerClient
+
+
+@dataclass
+class CliState:
+    flag_server: str | None = None
+    env: dict[str, str] | None = None  # None: the process environment
+    http: connect.HttpFactory = connect.default_http
+    open_store: Callable[[], keystore.KeyStore] = keystore.open_keystore
+    clock: Callable[[], float] = time.time
+    poll_seconds: float = 2.0  # `request --wait`
+    _store: keystore.KeyStore | None = field(default=None, repr=False)
+
+    def environ(self) -> dict[str, str]:
+        return dict(os.environ) if self.env is None else self.env
+
+    def config(self) -> config.Config:
+        return config.load_config(flag_server=self.flag_server, env=self.environ())
+
+    def store(self) -> keystore.KeyStore:
+        if self._store is None:
+            self._store = self.open_store()
+        return self._store
+
+    def server(self) -> str:
+        return self.config().require_server()
+
+    def device(self, server: str | None = None) -> ServerClient:
+        """A client for ``server`` (default: the configured one) as this device."""
+        cfg = self.config()
+        server = server or cfg.require_server()
+        return connect.device_client(server, store=self.store(), ca_bundle=cfg.ca_bundle.value, http=self.http)
+
+    def anonymous(self, server: str) -> ServerClient:
+        return connect.anonymous_client(server, ca_bundle=self.config().ca_bundle.value, http=self.http)

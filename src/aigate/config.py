@@ -1,0 +1,151 @@
+"""Layered client settings: IT-enforced file > flag > environment > user config > default (DESIGN.md).
+
+Settings: ``server`` (URL of the aigate server), ``ca_bundle`` (a PEM file trusted in addition to the
+OS store) and ``tools`` (a table ``[tools.NAME] path = "/abs/path"`` naming the binary IT installed).
+Each value carries where it came from, for ``aigate status``.
+
+The enforced file (:func:`aigate.paths.system_config_file`) wins over everything, and is refused with
+exit 78, naming the file, when an ordinary user could change it: on POSIX when it, or its folder, is
+writable by group or others or owned by anyone but root. tomllib is imported only when a file exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aigate import paths
+from aigate.errors import ConfigError
+
+ENV_SERVER = "AIGATE_SERVER"
+KNOWN_KEYS = ("server", "ca_bundle")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A value and its source: ``"enforced (/etc/aigate/aigate.toml)"``, ``"--server"``, ``"AIGATE_SERVER"``,
+    ``"user config (~/.config/aigate/config.toml)"`` or ``"default"``."""
+
+    value: str | None
+    source: str
+    enforced: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    server: Setting
+    ca_bundle: Setting
+    tool_paths: dict[str, str] = field(default_factory=dict)  # enforced binary paths, by tool name
+    enforced_file: Path | None = None  # the enforced file, when one exists
+
+    def require_server(self) -> str:
+        """The server URL, or ConfigError (78) with the login command as the fix."""
+        if not self.server.value:
+            raise ConfigError(
+                "no aigate server is configured: this device is not logged in",
+                hint="aigate login --server https://aigate.example.com",
+            )
+        return self.server.value
+
+
+def load_config(
+    *,
+    flag_server: str | None = None,
+    env: dict[str, str] | None = None,
+    system_file: Path | None = None,
+    user_file: Path | None = None,
+) -> Config:
+    """Read every layer and merge them. Raises ConfigError (78) for an unsafe or unreadable file."""
+    env = os.environ if env is None else env
+    system_file = system_file or paths.system_config_file()
+    user_file = user_file or paths.user_config_file()
+    enforced = _read_enforced(system_file)
+    user = _read_toml(user_file) if user_file.exists() else {}
+    layers = [
+        (enforced, f"enforced ({system_file})", True),
+        ({"server": flag_server}, "--server", False),
+        ({"server": env.get(ENV_SERVER)}, ENV_SERVER, False),
+        (user, f"user config ({user_file})", False),
+    ]
+    tool_paths = _tool_paths(enforced.get("tools", {}), system_file)
+    return Config(
+        server=_pick("server", layers),
+        ca_bundle=_pick("ca_bundle", layers),
+        tool_paths=tool_paths,
+        enforced_file=system_file if enforced else None,
+    )
+
+
+def _pick(key: str, layers: list[tuple[dict, str, bool]]) -> Setting:
+    for values, source, enforced in layers:
+        value = values.get(key)
+        if value:
+            return Setting(str(value).rstrip("/") if key == "server" else str(value), source, enforced)
+    return Setting(None, "default")
+
+
+def _read_enforced(path: Path) -> dict:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise ConfigError(f"cannot read the enforced settings file {path}: {err.strerror}") from err
+    check_enforced_file(path, info)
+    return _read_toml(path)
+
+
+def check_enforced_file(path: Path, info: os.stat_result | None = None) -> None:
+    """Refuse (78) an enforced file that an ordinary user could change: writable by group or others,
+    or owned by a non-root user; the same for its folder. DESIGN.md "Client settings"."""
+    if sys.platform == "win32":
+        return  # ACLs, not mode bits; the installer sets them (documented limitation)
+    for item, st in ((path, info or path.stat()), (path.parent, path.parent.stat())):
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            raise ConfigError(
+                f"refusing the enforced settings file {path}: {item} can be changed by an ordinary user",
+                hint=f"ask IT to make it root-owned and writable only by root (chown root {item}; chmod go-w {item})",
+            )
+
+
+def _read_toml(path: Path) -> dict:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read settings file {path}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"settings file {path} is not valid TOML: {err}") from err
+
+
+def _tool_paths(table: object, source: Path) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: `tools` must be a table like [tools.claude] path = \"/opt/...\"")
+    out = {}
+    for name, spec in table.items():
+        path = spec.get("path") if isinstance(spec, dict) else None
+        if path:
+            out[name] = str(path)
+    return out
+
+
+def save_user_setting(key: str, value: str | None, user_file: Path | None = None) -> Path:
+    """Set (or, with None, remove) one top-level string setting in the user's config.toml.
+
+    Only the flat ``key = "string"`` form is written; other keys already in the file are kept.
+    """
+    user_file = user_file or paths.user_config_file()
+    current = _read_toml(user_file) if user_file.exists() else {}
+    if value is None:
+        current.pop(key, None)
+    else:
+        current[key] = value
+    lines = [f"{k} = {json.dumps(str(v))}" for k, v in current.items() if not isinstance(v, dict)]
+    user_file.parent.mkdir(parents=True, exist_ok=True)
+    user_file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return user_file

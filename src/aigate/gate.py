@@ -1,0 +1,175 @@
+"""``aigate run`` and ``aigate key-helper``: the gate itself. No typer, no rich.
+
+``run_tool`` does the checks cheapest first (DESIGN.md "Exit codes"): tool registry (2), binary on
+PATH (127/126), settings and login (78), approval token, cached or fetched (69/77/78), a key stored
+for the token's scope (78), then builds the child's argv and environment (:mod:`aigate.inject`,
+:mod:`aigate.launch`) and runs it, spooling the session's start and end (:mod:`aigate.spool`).
+
+The warm path (valid cached token) touches no HTTP client, JWT library or keyring: the scope check
+reads the names-only index; the tool's key callback (``key_helper``) reads the keyring. Dependencies
+arrive in :class:`Deps`, whose defaults are the real ones; tests pass fakes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from aigate import config, enrollment, inject, keystore, launch, locate, log, paths, spool, tokencache, tools
+from aigate.errors import AigateError, ConfigError, NotApproved
+from aigate.tokencache import CachedToken
+
+# (server, tool, repository, issuer, ca_bundle) -> a verified, cached token; raises AigateError kinds
+Fetch = Callable[[str, str, "str | None", str, "str | None"], CachedToken]
+
+
+def _fetch(server: str, tool: str, repository: str | None, issuer: str, ca_bundle: str | None) -> CachedToken:
+    from aigate import connect, tokens
+
+    client = connect.device_client(server, store=keystore.open_keystore(), ca_bundle=ca_bundle)
+    with client.http:
+        return tokens.fetch_token(client, tool=tool, repository=repository, issuer=issuer, now=time.time())
+
+
+def _detect_repository() -> str | None:
+    from aigate.repository import detect_repository
+
+    return detect_repository()
+
+
+def _open_store() -> keystore.KeyStore:
+    return keystore.open_keystore()
+
+
+@dataclass
+class Deps:
+    """Everything the gate touches outside itself. Defaults are the real things."""
+
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    flag_server: str | None = None
+    clock: Callable[[], float] = time.time
+    load_config: Callable[..., config.Config] = config.load_config
+    detect_repository: Callable[[], str | None] = _detect_repository
+    fetch: Fetch = _fetch
+    open_store: Callable[[], keystore.KeyStore] = _open_store
+    run_child: Callable[..., int] = launch.run_child
+    start_flusher: Callable[[Path], None] = spool.start_flusher
+    token_dir: Path = field(default_factory=paths.token_dir)
+    spool_dir: Path = field(default_factory=paths.spool_dir)
+    key_index: Path = field(default_factory=paths.key_index_file)
+    enrollments: Path = field(default_factory=paths.enrollment_file)
+    own_entry: str | None = field(default_factory=lambda: sys.argv[0] if sys.argv and sys.argv[0] else None)
+    python: str = sys.executable
+    out: Callable[[str], None] = print
+
+
+def approved_token(tool: str, server: str, repository: str | None, cfg: config.Config, deps: Deps) -> CachedToken:
+    """A valid token: the cached one strictly before ``exp``, else a fresh one from the server."""
+    record = enrollment.require(server, deps.enrollments)
+    cached = tokencache.read_valid(deps.token_dir, server, tool, repository, now=deps.clock())
+    if cached:
+        log.debug(f"using the cached approval token for {tool} (expires {cached.expires_at})")
+        return cached
+    log.debug(f"asking {server} for an approval token for {tool} in {repository or 'no repository'}")
+    return deps.fetch(server, tool, repository, record.issuer, cfg.ca_bundle.value)
+
+
+def resolve_binary(spec: tools.ToolSpec, cfg: config.Config | None, deps: Deps) -> list[str]:
+    """The tool's argv prefix: the IT-enforced path when set, else PATH. 127/126 when unusable."""
+    enforced = cfg.tool_paths.get(spec.name) if cfg else None
+    if enforced:
+        folder, name = os.path.split(enforced)
+        return locate.find_binary(name, path_env=folder)
+    return locate.find_binary(spec.binary, path_env=deps.env.get("PATH", os.defpath), own_entry=deps.own_entry)
+
+
+def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: Deps | None = None) -> int:
+    """Run the gated tool with ``args`` (the user's, unchanged); its exit status. Raises AigateError."""
+    deps = deps or Deps()
+    spec = tools.get_tool(tool_name)
+    try:
+        cfg, cfg_error = deps.load_config(flag_server=deps.flag_server, env=deps.env), None
+    except AigateError as err:  # reported after the cheaper binary check
+        cfg, cfg_error = None, err
+    binary = resolve_binary(spec, cfg, deps)
+    if cfg_error:
+        raise cfg_error
+    server = cfg.require_server()
+    repository = deps.detect_repository()
+    token = approved_token(spec.name, server, repository, cfg, deps)
+    scope = str(token.claims["key_scope"])
+    if scope not in keystore.stored_scopes(deps.key_index):
+        raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
+    argv, env, names, removed = build_command(spec, binary, args, token, server, repository, deps)
+    if dry_run:
+        deps.out(launch.describe(argv, names, removed))
+        return 0
+    return _run_session(spec.name, argv, env, token, server, repository, deps)
+
+
+def build_command(spec, binary, args, token: CachedToken, server, repository, deps: Deps):
+    """``(argv, env, names set, names removed)`` for the child; never contains a key."""
+    claims = token.claims
+    helper = inject.helper_command(spec.name, server, repository, deps.python)
+    base_url = claims.get("base_url") or None
+    ttl = token.lifetime_seconds
+    if spec.name == "claude":
+        injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url)
+    else:
+        injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
+    set_vars = dict(injection.set_env)
+    for name, value in (claims.get("env") or {}).items():
+        if name in tools.SCRUBBED_VARIABLES:
+            log.warn(f"ignoring the policy's {name}: aigate never passes a competing credential")
+            continue
+        set_vars[name] = str(value)
+    env, removed = launch.child_env(deps.env, scrub=tools.SCRUBBED_VARIABLES, set_vars=set_vars)
+    log.debug(f"child environment: set {sorted(set_vars)}, removed {removed}")
+    return binary + injection.argv_tail, env, sorted(set_vars), removed
+
+
+def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: Deps) -> int:
+    session_id = uuid.uuid4().hex
+    started = deps.clock()
+    base = {"session_id": session_id, "tool": tool, "host": socket.gethostname()[:255],
+            "repository": repository, "token_id": token.claims.get("jti")}
+
+    def on_started(_pid: int) -> None:
+        spool.record(deps.spool_dir, server, {**base, "kind": "start", "at": _rfc3339(started)})
+        deps.start_flusher(deps.spool_dir)
+
+    status = deps.run_child(argv, env, on_started)
+    ended = deps.clock()
+    spool.record(deps.spool_dir, server, {**base, "kind": "end", "at": _rfc3339(ended), "exit_status": status,
+                                          "duration_ms": max(0, int((ended - started) * 1000))})
+    deps.start_flusher(deps.spool_dir)
+    return status
+
+
+def _rfc3339(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Deps | None = None) -> str:
+    """The key for the approved scope, after re-checking the approval (cached token, else the server).
+
+    Called by the tool (Claude's apiKeyHelper, Codex's provider auth command); the caller prints the
+    key on stdout and nothing else. Refusals raise AigateError, so the tool gets a non-zero exit.
+    """
+    deps = deps or Deps()
+    spec = tools.get_tool(tool_name)
+    cfg = deps.load_config(flag_server=server, env=deps.env)
+    if cfg.server.enforced and cfg.server.value != server:
+        raise NotApproved(f"the enforced aigate server is {cfg.server.value}, not {server}")
+    token = approved_token(spec.name, server, repository, cfg, deps)
+    scope = str(token.claims["key_scope"])
+    key = deps.open_store().get(keystore.key_entry(scope))
+    if not key:
+        raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
+    return key

@@ -1,0 +1,175 @@
+"""How each tool is handed its key, as observed (FIELD_NOTES.md); pure functions, stdlib only.
+
+Both tools call aigate back for the key, so the key never goes into argv, the environment or a file:
+
+- Claude Code: ``--settings '{"apiKeyHelper": "<command>"}'``. Claude runs that string through a
+  shell, so the command is shell-quoted. Setting ``ANTHROPIC_API_KEY`` instead would stop every
+  interactive session at the "use this API key?" dialog. ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS`` makes
+  it call back at least once per token lifetime. A user's own ``--settings`` (JSON or a file) is
+  merged into aigate's in place; one that sets ``apiKeyHelper`` itself is refused (2).
+- Codex: a provider defined with ``-c model_providers.aigate={..., auth={command=..., args=[...]}}``
+  and ``-c model_provider="aigate"``; Codex ignores ``OPENAI_API_KEY`` with its built-in provider and
+  honours ``CODEX_API_KEY`` only in ``exec``. ``refresh_interval_ms`` in the auth table makes it call
+  back. A user's own ``-c model_provider=`` / ``model_providers.*`` is refused (2): Codex takes one
+  provider. The provider's base URL is the token's ``base_url``, else the user's ``-c
+  openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml``, else OpenAI's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aigate.errors import UsageError
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+HELPER_TIMEOUT_MS = 30_000  # a callback that must fetch a fresh token may take a few seconds
+
+
+@dataclass(frozen=True)
+class Injection:
+    argv_tail: list[str]  # what follows the binary: aigate's own arguments, then the user's
+    set_env: dict[str, str] = field(default_factory=dict)
+
+
+def helper_command(tool: str, server: str, repository: str | None, python: str | None = None) -> list[str]:
+    """The key-helper command line the tool runs: this Python, ``-m aigate key-helper TOOL ...``."""
+    command = [python or sys.executable, "-m", "aigate", "key-helper", tool, "--server", server]
+    return command + (["--repository", repository] if repository else [])
+
+
+def shell_command(argv: list[str]) -> str:
+    """``argv`` as one string for a shell (Claude runs apiKeyHelper through one)."""
+    if sys.platform == "win32":
+        import subprocess
+
+        return subprocess.list2cmdline(argv)
+    return shlex.join(argv)
+
+
+def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None) -> Injection:
+    ours = {"apiKeyHelper": shell_command(helper)}
+    env = {"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": str(ttl_seconds * 1000)}
+    if base_url:
+        env["ANTHROPIC_BASE_URL"] = base_url
+    found = _find_option(user_args, "--settings")
+    if found is None:
+        return Injection(["--settings", json.dumps(ours)] + list(user_args), env)
+    start, end, value = found
+    theirs = _load_claude_settings(value)
+    if "apiKeyHelper" in theirs:
+        raise UsageError(
+            "your --settings sets apiKeyHelper, which aigate sets to hand Claude Code the approved key",
+            hint="remove apiKeyHelper from those settings; aigate merges the rest",
+        )
+    merged = ["--settings", json.dumps({**theirs, **ours})]
+    return Injection(list(user_args[:start]) + merged + list(user_args[end:]), env)
+
+
+def _find_option(args: list[str], name: str) -> tuple[int, int, str] | None:
+    """``(start, end, value)`` of ``name VALUE`` or ``name=VALUE`` in ``args`` (before any ``--``)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        if arg == name and i + 1 < len(args):
+            return i, i + 2, args[i + 1]
+        if arg.startswith(name + "="):
+            return i, i + 1, arg[len(name) + 1:]
+    return None
+
+
+def _load_claude_settings(value: str) -> dict:
+    """Claude's --settings value: a JSON object, or the path of a JSON file. UsageError if neither."""
+    try:
+        text = value if value.lstrip().startswith("{") else Path(value).read_text("utf-8")
+        data = json.loads(text)
+    except OSError as err:
+        raise UsageError(f"cannot read your --settings file {value}: {err.strerror}") from err
+    except ValueError as err:
+        raise UsageError(f"your --settings is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise UsageError("your --settings must be a JSON object")
+    return data
+
+
+def for_codex(
+    user_args: list[str],
+    *,
+    helper: list[str],
+    ttl_seconds: int,
+    base_url: str | None,
+    env: dict[str, str],
+) -> Injection:
+    user_base_url = _check_codex_overrides(user_args)
+    url = base_url or user_base_url or _codex_config_base_url(env) or OPENAI_DEFAULT_BASE_URL
+    auth = (f"{{command={_toml(helper[0])}, args=[{', '.join(_toml(a) for a in helper[1:])}], "
+            f"refresh_interval_ms={ttl_seconds * 1000}, timeout_ms={HELPER_TIMEOUT_MS}}}")
+    provider = f'{{name="aigate", base_url={_toml(url)}, wire_api="responses", auth={auth}}}'
+    front = ["-c", f"model_providers.aigate={provider}", "-c", 'model_provider="aigate"']
+    return Injection(front + list(user_args), {})
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string. JSON's string escapes are a subset of TOML's."""
+    return json.dumps(text)
+
+
+def _codex_config_values(args: list[str]) -> list[str]:
+    """The values of Codex's ``-c``/``--config`` options in ``args`` (before any ``--``)."""
+    values, i = [], 0
+    while i < len(args) and args[i] != "--":
+        arg = args[i]
+        if arg in ("-c", "--config") and i + 1 < len(args):
+            values.append(args[i + 1])
+            i += 1
+        elif arg.startswith("--config="):
+            values.append(arg[len("--config="):])
+        elif arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
+            values.append(arg[2:])
+        i += 1
+    return values
+
+
+def _check_codex_overrides(args: list[str]) -> str | None:
+    """Refuse the user's own provider choice; return their ``openai_base_url`` if they set one."""
+    base_url = None
+    for value in _codex_config_values(args):
+        key, _, raw = value.partition("=")
+        key = key.strip()
+        if key == "model_provider" or key.startswith("model_providers"):
+            raise UsageError(
+                f"your `-c {key}=...` would replace the provider aigate defines to hand Codex the approved key",
+                hint="drop that -c option; to change the endpoint use -c openai_base_url=... "
+                "(or ask for a policy base_url)",
+            )
+        if key == "openai_base_url":
+            base_url = _toml_value(raw.strip())
+    return base_url
+
+
+def _toml_value(raw: str) -> str:
+    """Codex parses a -c value as TOML and falls back to the literal string."""
+    import tomllib
+
+    try:
+        return str(tomllib.loads(f"v = {raw}")["v"])
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _codex_config_base_url(env: dict[str, str]) -> str | None:
+    home = env.get("CODEX_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".codex")
+    path = Path(home) / "config.toml"
+    if not path.is_file():
+        return None
+    import tomllib
+
+    try:
+        value = tomllib.loads(path.read_text("utf-8")).get("openai_base_url")
+    except (OSError, ValueError):
+        return None
+    return str(value) if isinstance(value, str) and value else None

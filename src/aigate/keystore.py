@@ -1,0 +1,179 @@
+"""Secrets in the OS keyring: the device credential and the scoped API keys, nowhere else.
+
+One keyring service, ``aigate``; entries ``device:<server URL>`` and ``key:<scope>``. A small index
+of the stored scope names (no values) is kept in the state dir so ``aigate run`` can say "no key for
+anthropic" without loading the keyring (~100-200 ms, FIELD_NOTES.md); the key helper reads the key
+itself.
+
+Backend choice (DESIGN.md "Environment", FIELD_NOTES.md): ``PYTHON_KEYRING_BACKEND`` wins when set;
+otherwise the class path recorded at ``login`` / ``keys set`` is loaded directly; only when nothing is
+recorded does keyring discover backends through entry points, and the result is recorded. The fail
+backend is "no keyring" (78 with the way out); plaintext (keyrings.alt) and null backends are refused
+unless ``AIGATE_ALLOW_INSECURE_KEYRING=1``, and then every use warns. ``keyring`` is imported lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Protocol
+
+from aigate import log, paths
+from aigate.errors import ConfigError
+
+SERVICE = "aigate"
+ENV_BACKEND = "PYTHON_KEYRING_BACKEND"
+ENV_ALLOW_INSECURE = "AIGATE_ALLOW_INSECURE_KEYRING"
+_NO_BACKEND = "keyring.backends.fail.Keyring"
+_INSECURE_PREFIXES = ("keyrings.alt.", "keyring.backends.null.")
+
+
+class KeyStore(Protocol):
+    """What aigate needs of a secret store; tests pass :class:`MemoryKeyStore`."""
+
+    def get(self, name: str) -> str | None: ...
+    def set(self, name: str, value: str) -> None: ...
+    def delete(self, name: str) -> bool: ...
+
+
+def device_entry(server: str) -> str:
+    return f"device:{server}"
+
+
+def key_entry(scope: str) -> str:
+    return f"key:{scope}"
+
+
+class MemoryKeyStore:
+    """An in-memory :class:`KeyStore` for tests."""
+
+    def __init__(self, items: dict[str, str] | None = None):
+        self.items = dict(items or {})
+
+    def get(self, name: str) -> str | None:
+        return self.items.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.items[name] = value
+
+    def delete(self, name: str) -> bool:
+        return self.items.pop(name, None) is not None
+
+
+class KeyringStore:
+    """A :class:`KeyStore` on one keyring backend instance, under the ``aigate`` service."""
+
+    def __init__(self, backend: object, description: str):
+        self.backend = backend
+        self.description = description  # class path, for `status`
+
+    def get(self, name: str) -> str | None:
+        return self._call("read", lambda: self.backend.get_password(SERVICE, name))
+
+    def set(self, name: str, value: str) -> None:
+        self._call("write", lambda: self.backend.set_password(SERVICE, name, value))
+
+    def delete(self, name: str) -> bool:
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            self._call("delete", lambda: self.backend.delete_password(SERVICE, name))
+        except ConfigError as err:
+            if isinstance(err.__cause__, PasswordDeleteError):
+                return False
+            raise
+        return True
+
+    def _call(self, verb: str, action):
+        try:
+            return action()
+        except Exception as err:  # backends raise anything: dbus errors, locked collections, ...
+            raise ConfigError(
+                f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}",
+                hint="unlock your keyring (or log in to the desktop session) and try again",
+            ) from err
+
+
+def open_keystore(*, env: dict[str, str] | None = None, state: Path | None = None) -> KeyringStore:
+    """The keyring backend per the rules above, checked; records what it resolved. Raises ConfigError."""
+    env = os.environ if env is None else env
+    record = (state or paths.state_dir()) / paths.keyring_backend_file().name
+    class_path = env.get(ENV_BACKEND) or _recorded(record)
+    backend = _load(class_path) if class_path else _discover()
+    resolved = f"{type(backend).__module__}.{type(backend).__qualname__}"
+    _check_safe(resolved, env)
+    if not env.get(ENV_BACKEND) and resolved != class_path:
+        paths.write_private(record, resolved.encode())
+    log.debug(f"keyring backend {resolved}")
+    return KeyringStore(backend, resolved)
+
+
+def _recorded(record: Path) -> str | None:
+    try:
+        return record.read_text("utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _load(class_path: str) -> object:
+    from keyring.core import load_keyring
+
+    try:
+        return load_keyring(class_path)
+    except Exception as err:
+        raise ConfigError(
+            f"cannot load the keyring backend {class_path}: {type(err).__name__}: {err}",
+            hint=f"set {ENV_BACKEND} to a working backend, or unset it",
+        ) from err
+
+
+def _discover() -> object:
+    """keyring's own choice (entry points; slow), narrowed to one backend when it chains several."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    chained = getattr(backend, "backends", None)
+    if chained:
+        backend = max(chained, key=lambda b: getattr(b, "priority", 0))
+    return backend
+
+
+def _check_safe(class_path: str, env: dict[str, str]) -> None:
+    if class_path == _NO_BACKEND:
+        raise ConfigError(
+            "no usable OS keyring was found (aigate keeps its credentials only there)",
+            hint="install and unlock one (GNOME Keyring / KWallet over the Secret Service), or set "
+            f"{ENV_BACKEND}; for CI and demos only: {ENV_ALLOW_INSECURE}=1 with keyrings.alt",
+        )
+    if class_path.startswith(_INSECURE_PREFIXES):
+        if env.get(ENV_ALLOW_INSECURE) != "1":
+            raise ConfigError(
+                f"refusing the keyring backend {class_path}: it keeps secrets in a plain file or nowhere",
+                hint=f"use the OS keyring; for CI and demos only, set {ENV_ALLOW_INSECURE}=1",
+            )
+        log.warn(f"insecure keyring backend {class_path} allowed by {ENV_ALLOW_INSECURE}=1 (CI and demos only)")
+
+
+# --- the scope index (names only) -----------------------------------------------------------------
+
+
+def stored_scopes(index: Path | None = None) -> list[str]:
+    """Scope names recorded by ``keys set`` (no values). Cheap: no keyring."""
+    try:
+        names = json.loads((index or paths.key_index_file()).read_text("utf-8"))
+        return [str(n) for n in names] if isinstance(names, list) else []
+    except (OSError, ValueError):
+        return []
+
+
+def record_scope(scope: str, present: bool, index: Path | None = None) -> None:
+    index = index or paths.key_index_file()
+    names = set(stored_scopes(index))
+    names = names | {scope} if present else names - {scope}
+    paths.write_private(index, json.dumps(sorted(names)).encode())
+
+
+def mask(value: str) -> str:
+    """At most the last 4 characters of a secret, and only when it is long enough to spare them."""
+    return f"…{value[-4:]}" if len(value) >= 16 else "…"

@@ -1,0 +1,91 @@
+"""Finding a tool's real binary on PATH; stdlib only. The first check of ``aigate run`` (cheapest).
+
+- Missing: ToolNotFound (127). Found but not executable: ToolNotExecutable (126).
+- aigate's own entry is never taken for the tool (a ``claude`` that is really aigate would loop).
+- Windows: names are tried with each PATHEXT extension; npm installs ``claude.cmd`` shims, and
+  arguments cannot pass through cmd.exe safely (FIELD_NOTES.md, "BatBadBut"), so for a ``.cmd`` the
+  command the shim would start (node and its script, or the tool's own .exe) is read out of it and
+  started directly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from aigate.errors import ToolNotExecutable, ToolNotFound
+
+# npm's cmd-shim: `"%_prog%"  "%dp0%\node_modules\...\cli.js" %*` or `"%dp0%\...\tool.exe"   %*`
+_SHIM_NODE = re.compile(r'"%_prog%"\s+"%dp0%\\([^"]+)"\s+%\*', re.IGNORECASE)
+_SHIM_EXE = re.compile(r'^\s*"%dp0%\\([^"]+\.exe)"\s+%\*', re.IGNORECASE | re.MULTILINE)
+
+
+def find_binary(
+    name: str,
+    *,
+    path_env: str | None,
+    own_entry: str | None = None,
+    windows: bool = sys.platform == "win32",
+    pathext: str | None = None,
+) -> list[str]:
+    """The argv prefix that starts tool ``name``: ``[binary]``, or ``[node, script]`` for an npm shim.
+
+    ``path_env`` is the PATH to search; ``own_entry`` the path of the running aigate (skipped).
+    """
+    own = _real(own_entry) if own_entry else None
+    not_executable = None
+    for directory in (path_env or "").split(os.pathsep):
+        for candidate in _candidates(Path(directory or "."), name, windows, pathext):
+            if not candidate.is_file() or (own and _real(str(candidate)) == own):
+                continue
+            if windows or os.access(candidate, os.X_OK):
+                return _windows_command(candidate, path_env) if windows else [str(candidate)]
+            not_executable = not_executable or candidate
+    if not_executable:
+        raise ToolNotExecutable(
+            f"{not_executable} is not executable", hint=f"chmod +x {not_executable}, or fix its installation"
+        )
+    raise ToolNotFound(f"{name} was not found on PATH", hint=f"install {name} (or ask IT to), then try again")
+
+
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _candidates(directory: Path, name: str, windows: bool, pathext: str | None) -> list[Path]:
+    if not windows:
+        return [directory / name]
+    exts = (pathext or os.environ.get("PATHEXT") or ".COM;.EXE;.BAT;.CMD").split(";")
+    return [directory / (name + ext.lower()) for ext in exts if ext]
+
+
+def _windows_command(candidate: Path, path_env: str | None) -> list[str]:
+    suffix = candidate.suffix.lower()
+    if suffix in (".exe", ".com"):
+        return [str(candidate)]
+    if suffix not in (".cmd", ".bat"):
+        raise ToolNotExecutable(f"{candidate} is not a program aigate can start")
+    return command_from_shim(candidate, path_env)
+
+
+def command_from_shim(shim: Path, path_env: str | None) -> list[str]:
+    """What npm's ``.cmd`` shim at ``shim`` starts, as an argv prefix; 126 when it is not such a shim."""
+    text = shim.read_text("utf-8", errors="replace")
+    folder = shim.parent
+    exe = _SHIM_EXE.search(text)
+    if exe:
+        return [str(folder / exe.group(1).replace("\\", os.sep))]
+    script = _SHIM_NODE.search(text)
+    if script:
+        local_node = folder / "node.exe"
+        node = str(local_node) if local_node.is_file() else shutil.which("node", path=path_env)
+        if not node:
+            raise ToolNotFound(f"{shim} needs node, which was not found on PATH", hint="install Node.js")
+        return [node, str(folder / script.group(1).replace("\\", os.sep))]
+    raise ToolNotExecutable(
+        f"{shim} is a batch file aigate cannot start safely (not an npm shim)",
+        hint="point aigate at the tool's executable: [tools.NAME] path = ... in aigate.toml",
+    )

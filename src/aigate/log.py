@@ -1,0 +1,30 @@
+"""aigate's own diagnostics on stderr; stdlib only.
+
+``--debug`` (or ``AIGATE_DEBUG=1``) turns on :func:`debug` lines. Callers pass names, never values of
+secrets: a debug line may say ``set ANTHROPIC_BASE_URL`` but never what a key or credential is.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ENV_DEBUG = "AIGATE_DEBUG"
+
+
+def enable_debug() -> None:
+    """Turn debug lines on for this process and for the aigate processes it starts (key helper, flusher)."""
+    os.environ[ENV_DEBUG] = "1"
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(ENV_DEBUG) == "1"
+
+
+def debug(message: str) -> None:
+    if debug_enabled():
+        print(f"aigate: debug: {message}", file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    print(f"aigate: warning: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,110 @@
+"""Where aigate keeps things on disk; stdlib only, cheap to import (the warm ``aigate run`` uses it).
+
+- config dir (``config.toml``, the user's settings)
+- cache dir (``tokens/``: approval tokens and the server's JWKS; safe to delete)
+- state dir (``enrollment.json``, ``keyring-backend``, ``keys.json``, ``spool/``)
+- the IT-enforced ``aigate.toml`` at a fixed system path per platform (DESIGN.md)
+
+On Linux the XDG rules are applied here by hand (``$XDG_CONFIG_HOME`` or ``~/.config``, and so on),
+exactly as platformdirs does, because importing platformdirs costs ~25 ms on the warm path; other
+platforms ask platformdirs. Nothing here ever holds a secret: secrets live in the keyring only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+APP = "aigate"
+# For tests and packaging only: points aigate at another enforced settings file than the fixed one.
+ENV_SYSTEM_CONFIG = "AIGATE_SYSTEM_CONFIG"
+
+_XDG = {
+    "config": ("XDG_CONFIG_HOME", ".config"),
+    "cache": ("XDG_CACHE_HOME", ".cache"),
+    "state": ("XDG_STATE_HOME", ".local/state"),
+}
+
+
+def _user_dir(kind: str) -> Path:
+    if sys.platform.startswith("linux"):
+        variable, fallback = _XDG[kind]
+        base = os.environ.get(variable, "").strip()
+        return Path(base or os.path.expanduser(f"~/{fallback}")) / APP
+    import platformdirs
+
+    getter = getattr(platformdirs, f"user_{kind}_path")
+    return getter(APP, appauthor=False)
+
+
+def config_dir() -> Path:
+    return _user_dir("config")
+
+
+def cache_dir() -> Path:
+    return _user_dir("cache")
+
+
+def state_dir() -> Path:
+    return _user_dir("state")
+
+
+def user_config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def token_dir() -> Path:
+    return cache_dir() / "tokens"
+
+
+def spool_dir() -> Path:
+    return state_dir() / "spool"
+
+
+def enrollment_file() -> Path:
+    """JSON ``{"server", "issuer", "device_id", "email"}``: who this device is; no secret."""
+    return state_dir() / "enrollment.json"
+
+
+def keyring_backend_file() -> Path:
+    """One line: the class path of the keyring backend resolved at login or ``keys set``."""
+    return state_dir() / "keyring-backend"
+
+
+def key_index_file() -> Path:
+    """JSON list of the key scopes stored in the keyring (names only), so ``run`` can check cheaply."""
+    return state_dir() / "keys.json"
+
+
+def system_config_file() -> Path:
+    """The enforced settings file: ``/etc/aigate/aigate.toml`` on Linux (DESIGN.md), or $AIGATE_SYSTEM_CONFIG."""
+    override = os.environ.get(ENV_SYSTEM_CONFIG)
+    if override:
+        return Path(override)
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support/aigate/aigate.toml")
+    if sys.platform == "win32":
+        return Path(os.environ.get("ProgramFiles", r"C:\Program Files")) / "aigate" / "aigate.toml"
+    return Path("/etc/aigate/aigate.toml")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically with mode 0600 (tempfile in the same dir + os.replace).
+
+    Two writers racing leave one complete file, never a mix; readers never see a partial file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,122 @@
+"""Session events: spooled to disk first, sent later by a detached flusher (DESIGN.md "Flows" 3).
+
+Each event is one file in the state dir's ``spool/`` (``<session_id>-<kind>.json``, mode 0600, written
+atomically) holding ``{"server": URL, "event": <SessionEvent on the wire>}``. Writing it is all a run
+does before and after the tool; :func:`start_flusher` then starts ``python -m aigate.spool`` in its own
+session with no terminal, which sends every spooled event and deletes each file once the server has
+acknowledged it. Nothing waits on the network; an event that cannot be sent stays and the next
+flusher (started by any later run) sends it. Two flushers racing may send one event twice: the server
+is idempotent on ``(session_id, kind)``. Stdlib only, except inside the flusher process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from aigate import log, paths
+
+MAX_FILES_PER_FLUSH = 500
+
+
+def record(spool: Path, server: str, event: dict) -> Path:
+    """Spool one event (``event``: a SessionEvent as wire JSON, see protocol.to_wire)."""
+    path = spool / f"{event['session_id']}-{event['kind']}.json"
+    paths.write_private(path, json.dumps({"server": server, "event": event}).encode())
+    return path
+
+
+def pending(spool: Path) -> list[Path]:
+    """Spooled event files, oldest first."""
+    try:
+        files = [p for p in spool.iterdir() if p.suffix == ".json" and not p.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    return sorted(files, key=lambda p: p.stat().st_mtime)[:MAX_FILES_PER_FLUSH]
+
+
+def flush(spool: Path, send: Callable[[str, dict], None]) -> tuple[int, int]:
+    """Send each spooled event with ``send(server, event)`` and delete it once sent.
+
+    ``send`` raises to keep an event for later. Returns ``(sent, kept)``. A file that is not an event
+    (corrupt) is deleted: keeping it would block nothing but would never send either.
+    """
+    sent = kept = 0
+    for path in pending(spool):
+        try:
+            entry = json.loads(path.read_text("utf-8"))
+            server, event = entry["server"], entry["event"]
+        except FileNotFoundError:
+            continue  # another flusher sent it
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+            continue
+        try:
+            send(server, event)
+        except Exception as err:  # unreachable, logged out, ...: keep it for the next flusher
+            log.debug(f"kept spooled event {path.name}: {type(err).__name__}")
+            kept += 1
+            continue
+        path.unlink(missing_ok=True)
+        sent += 1
+    return sent, kept
+
+
+def start_flusher(spool: Path) -> None:
+    """Start ``python -m aigate.spool SPOOL`` detached (own session, no terminal); never waits."""
+    if not pending(spool):
+        return
+    options: dict = {"start_new_session": True} if os.name == "posix" else {
+        "creationflags": getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+    }
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "aigate.spool", str(spool)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=None if log.debug_enabled() else subprocess.DEVNULL,
+            close_fds=True,
+            **options,
+        )
+    except OSError as err:
+        log.debug(f"could not start the spool flusher: {err}")
+
+
+def _send_with_keyring(spool: Path) -> tuple[int, int]:
+    """The flusher's own work: real keyring, real HTTP client, one client per server."""
+    from aigate import approval, config, keystore, protocol
+
+    store = keystore.open_keystore()
+    ca_bundle = config.load_config().ca_bundle.value
+    clients: dict[str, approval.ServerClient] = {}
+
+    def send(server: str, event: dict) -> None:
+        if server not in clients:
+            credential = store.get(keystore.device_entry(server))
+            if not credential:
+                raise RuntimeError("not logged in to that server")
+            http = approval.make_http_client(server, ca_bundle=ca_bundle)
+            clients[server] = approval.ServerClient(http, server, credential)
+        clients[server].send_event(protocol.from_wire(protocol.SessionEvent, event))
+
+    return flush(spool, send)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    spool = Path(args[0]) if args else paths.spool_dir()
+    try:
+        sent, kept = _send_with_keyring(spool)
+    except Exception as err:
+        log.debug(f"spool flusher failed: {type(err).__name__}: {err}")
+        return 1
+    log.debug(f"spool flusher sent {sent}, kept {kept}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The approval-token cache; stdlib only, because the warm ``aigate run`` reads it on every launch.
+
+One file per (server, tool, repository) in the user cache dir (DESIGN.md "Approval token"): a token
+issued for one repository never serves another. Files are JSON ``{"server", "tool", "repository",
+"token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so two runs racing
+leave one whole file. A token is written here only after :mod:`aigate.tokens` verified its signature,
+issuer, audience and times against the server's JWKS; reading it back therefore only decodes the
+payload by hand (no JWT library) and reuses it strictly before ``exp``: leeway never extends a cached
+token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from aigate import paths
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    token: str  # compact JWS
+    claims: dict  # its payload (verified when it was fetched)
+
+    @property
+    def expires_at(self) -> int:
+        return int(self.claims["exp"])
+
+    @property
+    def lifetime_seconds(self) -> int:
+        """``exp - iat``: how long tokens of this server last (at most its token_ttl)."""
+        return max(1, int(self.claims["exp"]) - int(self.claims.get("iat", self.claims["exp"] - 600)))
+
+
+def cache_file(token_dir: Path, server: str, tool: str, repository: str | None) -> Path:
+    digest = hashlib.sha256(json.dumps([server, tool, repository]).encode()).hexdigest()[:32]
+    return token_dir / f"{tool}-{digest}.json"
+
+
+def unverified_claims(token: str) -> dict:
+    """The payload of a compact JWS, base64url-decoded by hand. ValueError when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a compact JWS")
+    body = parts[1] + "=" * (-len(parts[1]) % 4)
+    claims = json.loads(base64.urlsafe_b64decode(body))
+    if not isinstance(claims, dict):
+        raise ValueError("JWS payload is not an object")
+    return claims
+
+
+def read_valid(
+    token_dir: Path, server: str, tool: str, repository: str | None, *, now: float
+) -> CachedToken | None:
+    """The cached token for this key if it is still valid at ``now`` (epoch seconds), else None.
+
+    Anything unreadable, for another key, or at/after ``exp`` counts as no token (it is refetched).
+    """
+    try:
+        entry = json.loads(cache_file(token_dir, server, tool, repository).read_text("utf-8"))
+        if [entry["server"], entry["tool"], entry["repository"]] != [server, tool, repository]:
+            return None
+        claims = unverified_claims(entry["token"])
+        if claims.get("tool") != tool or now >= float(claims["exp"]):
+            return None
+        return CachedToken(entry["token"], claims)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str) -> CachedToken:
+    """Cache a verified token (mode 0600, atomic) and return it."""
+    entry = {"server": server, "tool": tool, "repository": repository, "token": token}
+    paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
+    return CachedToken(token, unverified_claims(token))
+
+
+def drop(token_dir: Path, server: str, tool: str, repository: str | None) -> None:
+    """Forget the cached token for this key (after the server refused it, or at logout)."""
+    try:
+        cache_file(token_dir, server, tool, repository).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def drop_all(token_dir: Path) -> None:
+    for item in token_dir.glob("*.json"):
+        item.unlink(missing_ok=True)
