@@ -13,7 +13,6 @@ arrive in :class:`Deps`, whose defaults are the real ones; tests pass fakes.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 import uuid
@@ -104,6 +103,7 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
     repository = deps.detect_repository()
     token = approved_token(spec.name, server, repository, cfg, deps)
     scope = str(token.claims["key_scope"])
+    keystore.check_recorded_backend(env=deps.env, state=deps.key_index.parent)
     if scope not in keystore.stored_scopes(deps.key_index):
         raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
     argv, env, names, removed = build_command(spec, binary, args, token, server, repository, deps)
@@ -137,7 +137,7 @@ def build_command(spec, binary, args, token: CachedToken, server, repository, de
 def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: Deps) -> int:
     session_id = uuid.uuid4().hex
     started = deps.clock()
-    base = {"session_id": session_id, "tool": tool, "host": socket.gethostname()[:255],
+    base = {"session_id": session_id, "tool": tool, "host": _hostname()[:255],
             "repository": repository, "token_id": token.claims.get("jti")}
 
     def on_started(_pid: int) -> None:
@@ -150,6 +150,14 @@ def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: 
                                           "duration_ms": max(0, int((ended - started) * 1000))})
     deps.start_flusher(deps.spool_dir)
     return status
+
+
+def _hostname() -> str:
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _rfc3339(epoch: float) -> str:

@@ -109,6 +109,15 @@ def open_keystore(*, env: dict[str, str] | None = None, state: Path | None = Non
     return KeyringStore(backend, resolved)
 
 
+def check_recorded_backend(*, env: dict[str, str], state: Path | None = None) -> None:
+    """The warm path's keyring check without loading keyring: refuse (or warn about) an insecure or
+    missing backend by its recorded class path, as :func:`open_keystore` would."""
+    record = (state or paths.state_dir()) / paths.keyring_backend_file().name
+    class_path = env.get(ENV_BACKEND) or _recorded(record)
+    if class_path:
+        _check_safe(class_path, env)
+
+
 def _recorded(record: Path) -> str | None:
     try:
         return record.read_text("utf-8").strip() or None
