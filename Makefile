@@ -1,0 +1,32 @@
+# aigate: the two commands for a fresh machine are `make demo` and `make test`.
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-e2e demo check-latest-tools clean
+
+help:
+	@echo "make demo                the whole product, end to end, with the real claude and codex"
+	@echo "make test                install what the tests need, then run every test under tests/"
+	@echo "make test-e2e            only the end-to-end tier (real processes, real tools)"
+	@echo "make check-latest-tools  the vendor-behaviour tests against the newest claude and codex"
+
+install:
+	bash scripts/bootstrap.sh
+
+# pytest exits 5 when it collected no test: that is a failure here, never a pass.
+test: install
+	.venv/bin/python -m pytest tests $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
+
+test-e2e: install
+	.venv/bin/python -m pytest tests/e2e $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-e2e: pytest ran no test" >&2; exit 1; fi; exit $$rc
+
+demo:
+	bash scripts/demo.sh
+
+check-latest-tools:
+	bash scripts/check_latest_tools.sh
+
+clean:
+	rm -rf .demo .pytest_cache
