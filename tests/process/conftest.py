@@ -1,0 +1,106 @@
+"""Process tests: real ``python -m aigate`` processes, a fake tool on PATH, isolated HOME/XDG dirs.
+
+``client`` prepares a logged-in device with a cached approval token and a stored key, without a
+server: the cache is trusted until ``exp`` (it was verified when fetched), so its signature here is
+a placeholder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+SERVER = "http://127.0.0.1:9"  # nothing listens on port 9 (discard): "unreachable"
+KEY = "sk-ant-process-test-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """HOME and XDG dirs under tmp_path; keyrings.alt's plaintext backend, explicitly allowed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                     ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("AIGATE_ALLOW_INSECURE_KEYRING", "1")
+    monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(tmp_path / "no-enforced-aigate.toml"))
+    for var in ("AIGATE_SERVER", "AIGATE_DEBUG", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def fake_token(tool: str, scope: str, *, ttl: int = 600, repository: str | None = None, **extra) -> str:
+    now = int(time.time())
+    claims = {"iss": SERVER, "aud": "aigate", "sub": "ann@corp.example", "iat": now, "nbf": now,
+              "exp": now + ttl, "jti": "jti-1", "tool": tool, "key_scope": scope,
+              "access_request": "r1", "repository": repository, "base_url": None, "env": {}, **extra}
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{part({'alg': 'EdDSA', 'typ': 'aigate-approval+jwt', 'kid': 'k1'})}.{part(claims)}.c2ln"
+
+
+@dataclass
+class Client:
+    tmp: Path
+    bin_dir: Path
+    record: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = f"{self.bin_dir}{os.pathsep}{env.get('PATH', '')}"
+        env["FAKE_TOOL_RECORD"] = str(self.record)
+        env.update(extra)
+        return env
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "aigate", *args]
+
+    def run(self, *args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), env=env or self.env(), capture_output=True, text=True,
+                              timeout=60, cwd=self.tmp, **kw)
+
+    def recorded(self) -> dict:
+        return json.loads(self.record.read_text())
+
+
+def install_tool(bin_dir: Path, name: str) -> Path:
+    bin_dir.mkdir(exist_ok=True)
+    path = bin_dir / name
+    path.write_text(f"#!{sys.executable}\n" + (HERE / "fake_tool.py").read_text())
+    path.chmod(0o755)
+    return path
+
+
+def login_state(*, server: str = SERVER, tools: dict[str, str] | None = None, token_ttl: int = 600) -> None:
+    """Write what `aigate login`, an approval and `keys set` leave behind, for this isolated HOME."""
+    from aigate import enrollment, keystore, paths, tokencache
+
+    tools = {"claude": "anthropic", "codex": "openai"} if tools is None else tools
+    paths.user_config_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.user_config_file().write_text(f'server = "{server}"\n')
+    enrollment.save(enrollment.EnrollmentRecord(server, server, "dev1", "ann@corp.example"))
+    store = keystore.open_keystore()
+    store.set(keystore.device_entry(server), "device-credential-secret")
+    for tool, scope in tools.items():
+        tokencache.store(paths.token_dir(), server, tool, None, fake_token(tool, scope, ttl=token_ttl))
+        store.set(keystore.key_entry(scope), KEY)
+        keystore.record_scope(scope, True)
+
+
+@pytest.fixture
+def client(tmp_path) -> Client:
+    work = tmp_path / "work"
+    work.mkdir()
+    install_tool(tmp_path / "bin", "claude")
+    install_tool(tmp_path / "bin", "codex")
+    login_state()
+    return Client(work, tmp_path / "bin", tmp_path / "record.json")

@@ -1,0 +1,112 @@
+"""``aigate run`` as a real process: arguments, environment, exit status, the key callback."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from tests.process.conftest import KEY, SERVER
+
+WEIRD_ARGS = ["--help", "-cp", "a b", "", "ü’\t*", "$HOME", "--settings-like", "-p", "--", "last"]
+
+
+def test_arguments_reach_the_tool_byte_for_byte_after_aigates_own(client):
+    done = client.run("run", "codex", *WEIRD_ARGS)
+    assert done.returncode == 0, done.stderr
+    argv = client.recorded()["argv"]
+    assert argv[-len(WEIRD_ARGS):] == WEIRD_ARGS
+    assert argv[:4] == ["-c", argv[1], "-c", 'model_provider="aigate"']
+
+
+def test_tool_help_goes_to_the_tool_not_to_aigate(client):
+    done = client.run("run", "claude", "--help")
+    assert done.returncode == 0, done.stderr
+    assert client.recorded()["argv"][-1] == "--help"
+
+
+def test_competing_credentials_are_removed_and_the_key_is_nowhere_in_env_or_argv(client):
+    env = client.env(ANTHROPIC_API_KEY="sk-competing", OPENAI_API_KEY="sk-other", CLAUDE_CODE_OAUTH_TOKEN="x")
+    done = client.run("run", "claude", "-p", "hi", env=env)
+    assert done.returncode == 0, done.stderr
+    seen = client.recorded()
+    assert not {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"} & set(seen["env"])
+    assert KEY not in repr(seen["env"]) and KEY not in repr(seen["argv"])
+    assert seen["env"]["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] == "600000"
+
+
+def test_claude_key_helper_prints_only_the_key(client):
+    done = client.run("run", "claude", "-p", "hi", env=client.env(FAKE_TOOL_MODE="helper"))
+    assert done.returncode == 0, done.stderr
+    helper = client.recorded()["helper"]
+    assert helper == {"stdout": KEY + "\n", "stderr": helper["stderr"], "status": 0}
+
+
+def test_codex_auth_command_prints_only_the_key(client):
+    done = client.run("run", "codex", "exec", "hi", env=client.env(FAKE_TOOL_MODE="helper"))
+    assert done.returncode == 0, done.stderr
+    assert client.recorded()["helper"]["stdout"] == KEY + "\n"
+
+
+def test_exit_status_is_the_tools(client):
+    done = client.run("run", "claude", env=client.env(FAKE_TOOL_MODE="exit:3"))
+    assert done.returncode == 3
+
+
+def test_a_tool_killed_by_signal_n_gives_128_plus_n(client):
+    done = client.run("run", "claude", env=client.env(FAKE_TOOL_MODE=f"kill:{int(signal.SIGKILL)}"))
+    assert done.returncode == 128 + signal.SIGKILL
+
+
+def test_unknown_tool_is_a_usage_error_listing_the_known_ones(client):
+    done = client.run("run", "gemini")
+    assert done.returncode == 2
+    assert "claude, codex" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_missing_binary_is_127_before_any_login_check(client, tmp_path):
+    (client.bin_dir / "claude").unlink()
+    env = client.env(PATH=str(client.bin_dir), XDG_CONFIG_HOME=str(tmp_path / "nothing"))
+    assert client.run("run", "claude", env=env).returncode == 127
+
+
+def test_binary_that_is_not_executable_is_126(client):
+    (client.bin_dir / "claude").chmod(0o644)
+    done = client.run("run", "claude", env=client.env(PATH=str(client.bin_dir)))
+    assert done.returncode == 126, done.stderr
+
+
+def test_not_logged_in_is_78_with_the_login_fix(client, tmp_path):
+    done = client.run("run", "claude", env=client.env(XDG_CONFIG_HOME=str(tmp_path / "empty")))
+    assert done.returncode == 78
+    assert "aigate login --server" in done.stderr
+
+
+def test_no_cached_token_and_server_unreachable_is_69_naming_the_server(client, tmp_path):
+    done = client.run("run", "claude", env=client.env(XDG_CACHE_HOME=str(tmp_path / "empty-cache")))
+    assert done.returncode == 69, done.stderr
+    assert SERVER in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_key_for_the_scope_is_78_with_keys_set_as_the_fix(client):
+    from aigate import keystore
+
+    keystore.record_scope("anthropic", False)
+    done = client.run("run", "claude")
+    assert done.returncode == 78
+    assert "aigate keys set anthropic" in done.stderr
+
+
+def test_insecure_keyring_is_refused_without_the_explicit_opt_in(client):
+    env = client.env()
+    del env["AIGATE_ALLOW_INSECURE_KEYRING"]
+    done = client.run("run", "claude", env=env)
+    assert done.returncode == 78 and "AIGATE_ALLOW_INSECURE_KEYRING=1" in done.stderr
+
+
+def test_dry_run_names_variables_but_shows_no_values(client):
+    env = client.env(ANTHROPIC_API_KEY="sk-competing-value")
+    done = client.run("run", "--dry-run", "claude", "-p", "hi", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "ANTHROPIC_API_KEY" in done.stdout and "sk-competing-value" not in done.stdout + done.stderr
+    assert KEY not in done.stdout + done.stderr
+    assert not os.path.exists(client.record)
