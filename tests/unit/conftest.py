@@ -1,0 +1,49 @@
+"""Unit tests: fakes passed as arguments (MemoryKeyStore, httpx.MockTransport, a clock); isolated dirs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from aigate import protocol
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """HOME and XDG dirs under tmp_path; keyrings.alt's plaintext backend, explicitly allowed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                     ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("AIGATE_ALLOW_INSECURE_KEYRING", "1")
+    monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(tmp_path / "no-enforced-aigate.toml"))
+    for var in ("AIGATE_SERVER", "AIGATE_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+class Clock:
+    """A settable clock: epoch seconds."""
+
+    def __init__(self, now: float | None = None):
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def unsigned_token(claims: dict) -> str:
+    """A compact JWS with a placeholder signature: enough for the cache, which trusts what it stored."""
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{part({'alg': 'EdDSA', 'typ': protocol.TOKEN_TYPE})}.{part(claims)}.c2ln"
+
+
+def claims_for(tool: str = "claude", *, now: float, ttl: int = 600, scope: str = "anthropic", **extra) -> dict:
+    return {"iss": "https://aigate.test", "aud": "aigate", "sub": "ann@corp.example", "iat": int(now),
+            "nbf": int(now), "exp": int(now) + ttl, "jti": "j1", "tool": tool, "key_scope": scope,
+            "access_request": "r1", "repository": None, "base_url": None, "env": {}, **extra}

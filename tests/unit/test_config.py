@@ -1,0 +1,78 @@
+"""Layered settings: enforced file > flag > AIGATE_SERVER > user config > default; unsafe files refused."""
+
+import os
+
+import pytest
+
+from aigate import config
+from aigate.errors import ConfigError
+
+
+def load(tmp_path, *, enforced: str | None = None, user: str | None = None, flag=None, env=None):
+    system, user_file = tmp_path / "aigate.toml", tmp_path / "config.toml"
+    if enforced is not None:
+        system.write_text(enforced)
+        os.chmod(system, 0o644)
+        os.chmod(tmp_path, 0o755)
+    if user is not None:
+        user_file.write_text(user)
+    return config.load_config(flag_server=flag, env=env or {}, system_file=system, user_file=user_file)
+
+
+def test_user_config_is_used_when_nothing_else_is_set(tmp_path):
+    cfg = load(tmp_path, user='server = "https://user.test"\n')
+    assert (cfg.server.value, cfg.server.source.split(" ")[0]) == ("https://user.test", "user")
+
+
+def test_environment_beats_user_config_and_flag_beats_environment(tmp_path):
+    env = {"AIGATE_SERVER": "https://env.test"}
+    assert load(tmp_path, user='server = "https://u.test"', env=env).server.source == "AIGATE_SERVER"
+    assert load(tmp_path, env=env, flag="https://flag.test").server.value == "https://flag.test"
+
+
+def test_enforced_file_beats_everything(tmp_path):
+    cfg = load(tmp_path, enforced='server = "https://it.test"\n', flag="https://flag.test",
+               env={"AIGATE_SERVER": "https://env.test"})
+    assert cfg.server.value == "https://it.test" and cfg.server.enforced
+    assert str(tmp_path / "aigate.toml") in cfg.server.source
+
+
+def test_enforced_file_writable_by_others_is_refused_naming_it(tmp_path):
+    load(tmp_path, enforced='server = "https://it.test"\n')
+    os.chmod(tmp_path / "aigate.toml", 0o666)
+    with pytest.raises(ConfigError) as caught:
+        config.load_config(env={}, system_file=tmp_path / "aigate.toml", user_file=tmp_path / "none.toml")
+    assert str(tmp_path / "aigate.toml") in caught.value.message and caught.value.exit_code == 78
+
+
+def test_enforced_file_owned_by_an_ordinary_user_is_refused(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand the file to another user")
+    load(tmp_path, enforced='server = "https://it.test"\n')
+    os.chown(tmp_path / "aigate.toml", 65534, 65534)
+    with pytest.raises(ConfigError):
+        config.load_config(env={}, system_file=tmp_path / "aigate.toml", user_file=tmp_path / "none.toml")
+
+
+def test_enforced_tool_paths_are_read(tmp_path):
+    cfg = load(tmp_path, enforced='[tools.claude]\npath = "/opt/claude/bin/claude"\n')
+    assert cfg.tool_paths == {"claude": "/opt/claude/bin/claude"}
+
+
+def test_invalid_toml_is_a_config_error_not_a_traceback(tmp_path):
+    with pytest.raises(ConfigError):
+        load(tmp_path, user="server = ")
+
+
+def test_no_server_anywhere_asks_to_log_in(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path).require_server()
+    assert caught.value.hint.startswith("aigate login --server")
+
+
+def test_saving_a_setting_keeps_the_others(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('ca_bundle = "/etc/ssl/corp.pem"\n')
+    config.save_user_setting("server", "https://s.test", path)
+    cfg = config.load_config(env={}, system_file=tmp_path / "none", user_file=path)
+    assert (cfg.server.value, cfg.ca_bundle.value) == ("https://s.test", "/etc/ssl/corp.pem")

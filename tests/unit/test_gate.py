@@ -1,0 +1,137 @@
+"""The run flow with fakes: checks cheapest first, the child's argv and env, sessions spooled."""
+
+import pytest
+
+from aigate import config, enrollment, gate, keystore, tokencache
+from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotFound, UsageError
+from tests.unit.conftest import Clock, claims_for, unsigned_token
+
+SERVER = "https://aigate.test"
+KEY = "sk-ant-unit-0123456789abcdef"
+
+
+def cfg(server=SERVER):
+    return config.Config(server=config.Setting(server, "test"), ca_bundle=config.Setting(None, "default"))
+
+
+class Recorder:
+    def __init__(self, status=0):
+        self.calls, self.status = [], status
+
+    def __call__(self, argv, env, on_started=None):
+        self.calls.append((argv, env))
+        if on_started:
+            on_started(1234)
+        return self.status
+
+
+@pytest.fixture
+def deps(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("claude", "codex"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    clock = Clock(1_800_000_000)
+    d = gate.Deps(env={"PATH": str(bin_dir), "HOME": str(tmp_path), "ANTHROPIC_API_KEY": "sk-competing"},
+                  clock=clock, load_config=lambda **kw: cfg(), detect_repository=lambda: "github.com/corp/app",
+                  fetch=_refuse, open_store=lambda: keystore.MemoryKeyStore({keystore.key_entry("anthropic"): KEY}),
+                  run_child=Recorder(), start_flusher=lambda spool: None, token_dir=tmp_path / "tokens",
+                  spool_dir=tmp_path / "spool", key_index=tmp_path / "state" / "keys.json",
+                  enrollments=tmp_path / "state" / "enrollment.json", own_entry=None, python="/py")
+    enrollment.save(enrollment.EnrollmentRecord(SERVER, SERVER, "d1", "ann@corp.example"), d.enrollments)
+    keystore.record_scope("anthropic", True, d.key_index)
+    return d
+
+
+def _refuse(*args):
+    raise NotApproved("not approved: no grant", hint='aigate request claude --reason "..."')
+
+
+def cache(deps, tool="claude", **extra):
+    token = unsigned_token(claims_for(tool, now=deps.clock(), **extra))
+    tokencache.store(deps.token_dir, SERVER, tool, "github.com/corp/app", token)
+    return token
+
+
+def test_unknown_tool_is_refused_before_anything_else(deps):
+    deps.load_config = lambda **kw: pytest.fail("config read before the registry check")
+    with pytest.raises(UsageError):
+        gate.run_tool("gemini", [], deps=deps)
+
+
+def test_missing_binary_is_reported_before_a_broken_config(deps):
+    def broken(**kw):
+        raise ConfigError("unsafe enforced file")
+
+    deps.load_config, deps.env["PATH"] = broken, "/nonexistent"
+    with pytest.raises(ToolNotFound):
+        gate.run_tool("claude", [], deps=deps)
+
+
+def test_a_cached_token_is_used_without_asking_the_server(deps):
+    cache(deps)
+    assert gate.run_tool("claude", ["-p", "hi"], deps=deps) == 0
+    argv, env = deps.run_child.calls[0]
+    assert argv[-2:] == ["-p", "hi"] and "ANTHROPIC_API_KEY" not in env
+    assert KEY not in repr(argv) + repr(env)
+
+
+def test_an_expired_cached_token_is_fetched_again(deps):
+    cache(deps)
+    deps.clock.now += 600
+    with pytest.raises(NotApproved):
+        gate.run_tool("claude", [], deps=deps)
+    assert deps.run_child.calls == []
+
+
+def test_unreachable_server_without_a_cached_token_stops_the_launch(deps):
+    def down(*args):
+        raise ServerUnreachable(f"cannot reach the aigate server {SERVER}")
+
+    deps.fetch = down
+    with pytest.raises(ServerUnreachable):
+        gate.run_tool("claude", [], deps=deps)
+    assert deps.run_child.calls == []
+
+
+def test_no_key_for_the_tokens_scope_is_78_naming_the_fix(deps):
+    cache(deps, scope="anthropic-applied-ai")
+    with pytest.raises(ConfigError) as caught:
+        gate.run_tool("claude", [], deps=deps)
+    assert caught.value.hint == "aigate keys set anthropic-applied-ai"
+
+
+def test_policy_env_is_applied_but_never_a_competing_credential(deps):
+    cache(deps, env={"DISABLE_TELEMETRY": "1", "OPENAI_API_KEY": "sneaky"})
+    gate.run_tool("claude", [], deps=deps)
+    _, env = deps.run_child.calls[0]
+    assert env["DISABLE_TELEMETRY"] == "1" and "OPENAI_API_KEY" not in env
+
+
+def test_the_tools_exit_status_is_returned_and_the_session_spooled(deps):
+    cache(deps)
+    deps.run_child = Recorder(status=3)
+    assert gate.run_tool("claude", [], deps=deps) == 3
+    names = sorted(p.name.rsplit("-", 1)[1] for p in deps.spool_dir.iterdir())
+    assert names == ["end.json", "start.json"]
+
+
+def test_dry_run_prints_names_and_starts_nothing(deps):
+    cache(deps)
+    printed = []
+    deps.out = printed.append
+    assert gate.run_tool("claude", [], dry_run=True, deps=deps) == 0
+    assert deps.run_child.calls == [] and "ANTHROPIC_API_KEY" in printed[0] and "sk-competing" not in printed[0]
+
+
+def test_key_helper_returns_the_key_for_the_tokens_scope(deps):
+    cache(deps)
+    assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
+
+
+def test_key_helper_refuses_once_the_approval_is_gone(deps):
+    cache(deps)
+    deps.clock.now += 600
+    with pytest.raises(NotApproved):
+        gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)

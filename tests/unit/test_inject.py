@@ -1,0 +1,88 @@
+"""How the tools are told to call back for the key (FIELD_NOTES.md); user options merged or refused."""
+
+import json
+import shlex
+import tomllib
+
+import pytest
+
+from aigate import inject
+from aigate.errors import UsageError
+
+HELPER = ["/opt/py thon/bin/python", "-m", "aigate", "key-helper", "claude", "--server", "https://s.test"]
+
+
+def settings_of(argv):
+    return json.loads(argv[argv.index("--settings") + 1])
+
+
+def test_claude_gets_a_shell_quoted_api_key_helper_in_front_of_the_users_args():
+    got = inject.for_claude(["-p", "hi"], helper=HELPER, ttl_seconds=600, base_url=None)
+    assert got.argv_tail[2:] == ["-p", "hi"]
+    assert shlex.split(settings_of(got.argv_tail)["apiKeyHelper"]) == HELPER
+
+
+def test_claude_is_told_to_call_back_once_per_token_lifetime():
+    got = inject.for_claude([], helper=HELPER, ttl_seconds=300, base_url=None)
+    assert got.set_env == {"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "300000"}
+
+
+def test_policy_base_url_goes_to_anthropic_base_url():
+    got = inject.for_claude([], helper=HELPER, ttl_seconds=60, base_url="https://gw.corp/anthropic")
+    assert got.set_env["ANTHROPIC_BASE_URL"] == "https://gw.corp/anthropic"
+
+
+def test_users_json_settings_are_merged_in_place():
+    got = inject.for_claude(["-p", "x", "--settings", '{"model": "opus"}', "y"], helper=HELPER, ttl_seconds=60,
+                            base_url=None)
+    assert got.argv_tail[:2] == ["-p", "x"] and got.argv_tail[4:] == ["y"]
+    assert settings_of(got.argv_tail)["model"] == "opus" and "apiKeyHelper" in settings_of(got.argv_tail)
+    assert got.argv_tail.count("--settings") == 1
+
+
+def test_users_settings_file_is_merged(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text('{"env": {"A": "1"}}')
+    got = inject.for_claude([f"--settings={path}"], helper=HELPER, ttl_seconds=60, base_url=None)
+    assert settings_of(got.argv_tail)["env"] == {"A": "1"}
+
+
+def test_users_own_api_key_helper_is_refused():
+    with pytest.raises(UsageError):
+        inject.for_claude(["--settings", '{"apiKeyHelper": "echo k"}'], helper=HELPER, ttl_seconds=60, base_url=None)
+
+
+def provider(argv):
+    value = argv[argv.index("-c") + 1]
+    assert value.startswith("model_providers.aigate=")
+    return tomllib.loads("p = " + value.split("=", 1)[1])["p"]
+
+
+def codex(args, base_url=None, env=None):
+    return inject.for_codex(args, helper=HELPER, ttl_seconds=600, base_url=base_url, env=env or {"HOME": "/nonexistent"})
+
+
+def test_codex_gets_a_provider_whose_auth_command_is_the_helper():
+    got = codex(["exec", "hi"])
+    p = provider(got.argv_tail)
+    assert [p["auth"]["command"], *p["auth"]["args"]] == HELPER
+    assert p["auth"]["refresh_interval_ms"] == 600000
+    assert got.argv_tail[2:] == ["-c", 'model_provider="aigate"', "exec", "hi"]
+
+
+def test_codex_base_url_prefers_the_token_then_argv_then_config_then_openai(tmp_path):
+    (tmp_path / "config.toml").write_text('openai_base_url = "https://from-config.test/v1"\n')
+    env = {"CODEX_HOME": str(tmp_path)}
+    user = ["-c", 'openai_base_url="https://from-argv.test/v1"']
+    assert provider(codex(user, "https://policy.test", env).argv_tail)["base_url"] == "https://policy.test"
+    assert provider(codex(user, None, env).argv_tail)["base_url"] == "https://from-argv.test/v1"
+    assert provider(codex([], None, env).argv_tail)["base_url"] == "https://from-config.test/v1"
+    assert provider(codex([]).argv_tail)["base_url"] == inject.OPENAI_DEFAULT_BASE_URL
+
+
+@pytest.mark.parametrize("args", [["-c", 'model_provider="openai"'], ["--config=model_providers.x={}"],
+                                  ["-cmodel_provider=x"]])
+def test_users_own_provider_is_refused_as_a_usage_error(args):
+    with pytest.raises(UsageError) as caught:
+        codex(args)
+    assert caught.value.exit_code == 2

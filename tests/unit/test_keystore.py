@@ -1,0 +1,65 @@
+"""Keyring backend choice: recorded once, env wins, insecure or missing backends explicit."""
+
+import pytest
+
+from aigate import keystore
+from aigate.errors import ConfigError
+
+PLAIN = "keyrings.alt.file.PlaintextKeyring"
+
+
+def test_plaintext_backend_is_refused_without_the_opt_in(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": PLAIN}, state=tmp_path)
+    assert "AIGATE_ALLOW_INSECURE_KEYRING=1" in caught.value.hint
+
+
+def test_plaintext_backend_with_the_opt_in_warns(tmp_path, capsys):
+    keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": PLAIN, "AIGATE_ALLOW_INSECURE_KEYRING": "1"}, state=tmp_path)
+    assert "insecure keyring backend" in capsys.readouterr().err
+
+
+def test_no_backend_at_all_is_a_clear_error_with_the_way_out(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}, state=tmp_path)
+    assert "no usable OS keyring" in caught.value.message and "Secret Service" in caught.value.hint
+
+
+def test_a_discovered_backend_is_recorded_and_loaded_directly_next_time(tmp_path):
+    (tmp_path / "keyring-backend").write_text(PLAIN)
+    store = keystore.open_keystore(env={"AIGATE_ALLOW_INSECURE_KEYRING": "1"}, state=tmp_path)
+    assert store.description == PLAIN
+
+
+def test_python_keyring_backend_wins_over_the_recorded_one(tmp_path):
+    (tmp_path / "keyring-backend").write_text("keyring.backends.fail.Keyring")
+    store = keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": PLAIN, "AIGATE_ALLOW_INSECURE_KEYRING": "1"},
+                                   state=tmp_path)
+    assert store.description == PLAIN
+
+
+def test_the_warm_check_refuses_a_recorded_insecure_backend_without_loading_keyring(tmp_path):
+    (tmp_path / "keyring-backend").write_text(PLAIN)
+    with pytest.raises(ConfigError):
+        keystore.check_recorded_backend(env={}, state=tmp_path)
+
+
+def test_keys_round_trip_through_the_real_backend(tmp_path):
+    store = keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": PLAIN, "AIGATE_ALLOW_INSECURE_KEYRING": "1"},
+                                   state=tmp_path)
+    store.set(keystore.key_entry("anthropic"), "sk-ant-1234567890abcdef")
+    assert store.get(keystore.key_entry("anthropic")) == "sk-ant-1234567890abcdef"
+    assert store.delete(keystore.key_entry("anthropic")) and not store.delete(keystore.key_entry("anthropic"))
+
+
+def test_mask_shows_at_most_the_last_four_characters():
+    assert keystore.mask("sk-ant-1234567890abcdef") == "…cdef"
+    assert keystore.mask("short") == "…"
+
+
+def test_scope_index_holds_names_only(tmp_path):
+    index = tmp_path / "keys.json"
+    keystore.record_scope("anthropic", True, index)
+    keystore.record_scope("openai", True, index)
+    keystore.record_scope("openai", False, index)
+    assert keystore.stored_scopes(index) == ["anthropic"]

@@ -1,0 +1,55 @@
+from aigate import tokencache
+from tests.unit.conftest import claims_for, unsigned_token
+
+SERVER = "https://aigate.test"
+
+
+def test_a_stored_token_is_reused_before_exp(tmp_path):
+    token = unsigned_token(claims_for(now=1000))
+    tokencache.store(tmp_path, SERVER, "claude", None, token)
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1599).token == token
+
+
+def test_a_cached_token_is_not_reused_at_exp_leeway_never_extends_it(tmp_path):
+    tokencache.store(tmp_path, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1600) is None
+
+
+def test_a_token_for_one_repository_never_serves_another(tmp_path):
+    tokencache.store(tmp_path, SERVER, "claude", "github.com/corp/a", unsigned_token(claims_for(now=1000)))
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", "github.com/corp/b", now=1001) is None
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1001) is None
+
+
+def test_a_token_for_one_server_never_serves_another(tmp_path):
+    tokencache.store(tmp_path, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
+    assert tokencache.read_valid(tmp_path, "https://other.test", "claude", None, now=1001) is None
+
+
+def test_cache_file_is_private(tmp_path):
+    tokencache.store(tmp_path, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
+    (path,) = tmp_path.glob("*.json")
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_corrupt_cache_file_counts_as_no_token(tmp_path):
+    tokencache.cache_file(tmp_path, SERVER, "claude", None).write_text("{not json")
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1001) is None
+
+
+def test_a_token_for_another_tool_is_not_used(tmp_path):
+    tokencache.store(tmp_path, SERVER, "claude", None, unsigned_token(claims_for("codex", now=1000)))
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1001) is None
+
+
+def test_racing_writers_leave_one_whole_file(tmp_path):
+    import threading
+
+    tokens = [unsigned_token(claims_for(now=1000 + i)) for i in range(20)]
+    threads = [threading.Thread(target=tokencache.store, args=(tmp_path, SERVER, "claude", None, t)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1001).token in tokens
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
