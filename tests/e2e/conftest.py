@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
+from keyring_daemon import SecretServiceSession  # noqa: E402
 from terminal import Terminal  # noqa: E402
 from toolenv import ToolMissing, seed_home, tool_path  # noqa: E402
 from vendor_standin import VendorStandin  # noqa: E402
@@ -61,3 +62,10 @@ def home(tmp_path: Path, workdir: Path) -> Path:
 def terminal(tmp_path: Path, workdir: Path) -> Iterator[Terminal]:
     with Terminal(workdir, tmp_path) as term:
         yield term
+
+
+@pytest.fixture
+def secret_service(tmp_path: Path) -> Iterator[SecretServiceSession]:
+    """A private D-Bus session with an unlocked gnome-keyring: the real OS keyring of a Linux desktop."""
+    with SecretServiceSession(tmp_path) as session:
+        yield session
