@@ -16,10 +16,11 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from aigate.protocol import AccessRequest, ApprovalMode, ProblemCode, RequestState
 from aigate.server.audit import AuditEvent
+from aigate.server.db import Prepared
 from aigate.server.identity import Caller
 from aigate.server.models import access_requests, users
 from aigate.server.policy import Verdict
@@ -202,14 +203,17 @@ def list_requests(conn: Connection, caller: Caller, everyone: bool, state: Reque
     return [i for i in items if state is None or i.state == state]
 
 
+_ACTIVE_GRANT = Prepared(
+    select(access_requests.c.id, access_requests.c.expires_at, access_requests.c.key_scope)
+    .where(access_requests.c.user_id == bindparam("user_id"), access_requests.c.tool == bindparam("tool"),
+           access_requests.c.state == APPROVED, access_requests.c.expires_at > bindparam("now"))
+    .order_by(access_requests.c.expires_at.desc()).limit(1)
+)
+
+
 def active_grant(conn: Connection, user_id: int, tool: str, now: float) -> Any:
     """The user's approved, unexpired request for ``tool`` that lasts longest, or None."""
-    return conn.execute(
-        select(access_requests.c.id, access_requests.c.expires_at, access_requests.c.key_scope)
-        .where(access_requests.c.user_id == user_id, access_requests.c.tool == tool,
-               access_requests.c.state == APPROVED, access_requests.c.expires_at > int(now))
-        .order_by(access_requests.c.expires_at.desc()).limit(1)
-    ).first()
+    return _ACTIVE_GRANT.first(conn, {"user_id": user_id, "tool": tool, "now": int(now)})
 
 
 def sweep_job(conn: Connection, now: float):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 
 from aigate.errors import ConfigError
 
@@ -116,10 +118,55 @@ def _one_line(err: BaseException) -> str:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
+class Prepared:
+    """A Core statement compiled once per dialect and run on the DBAPI connection itself.
+
+    SQLAlchemy's per-execution bookkeeping costs about 80 us, several times the query; the few
+    statements on the token issuance path (issue 2, item 10) skip it. ``conn`` is a SQLAlchemy
+    Connection (the statement joins its transaction) or a :class:`RawReader`.
+    """
+
+    def __init__(self, statement: Any):
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def first(self, conn: Any, params: dict[str, Any]) -> tuple | None:
+        dbapi, dialect = (conn.connection.dbapi_connection, conn.dialect) if isinstance(conn, Connection) \
+            else (conn.dbapi, conn.dialect)
+        sql, order, defaults = self._compiled.get(dialect.name) or self._compile(dialect)
+        values = {**defaults, **params}
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(sql, tuple(values[k] for k in order) if order is not None else values)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _compile(self, dialect: Any) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        compiled = self.statement.compile(dialect=dialect)
+        order = tuple(compiled.positiontup) if compiled.positional else None
+        entry = (str(compiled), order, dict(compiled.params))
+        self._compiled[dialect.name] = entry
+        return entry
+
+
+class RawReader:
+    """A pooled DBAPI connection in autocommit mode, kept by one read thread for its lifetime."""
+
+    def __init__(self, engine: Engine):
+        self._pooled = engine.raw_connection()
+        self.dbapi = self._pooled.dbapi_connection
+        self.dialect = engine.dialect
+        if self.dialect.name == "postgresql":
+            self.dbapi.autocommit = True
+
+
 class Database:
     """A read engine with its own thread pool, so ``await db.read(fn, ...)`` never blocks the loop.
 
-    ``fn(conn, *args)`` runs in a read-only transaction on a pool thread and its result is returned.
+    ``read``: ``fn(conn, *args)`` runs in a transaction (rolled back) on a pool thread.
+    ``read_fast``: ``fn(reader, *args)`` gets the thread's :class:`RawReader`, for :class:`Prepared`
+    statements only; each statement sees its own snapshot.
     """
 
     def __init__(self, url: str):
@@ -127,16 +174,35 @@ class Database:
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self.engine = make_engine(url)
         self._pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="aigate-db-read")
+        self._local = threading.local()
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._run_read, fn, args)
+
+    async def read_fast(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._run_fast, fn, args)
 
     def _run_read(self, fn: Callable[..., T], args: tuple) -> T:
         with self.engine.connect() as conn:
             result = fn(conn, *args)
             conn.rollback()
             return result
+
+    def _run_fast(self, fn: Callable[..., T], args: tuple) -> T:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = RawReader(self.engine)
+        try:
+            return fn(reader, *args)
+        except self._dbapi_errors() as err:  # a broken connection: drop it, the next call reconnects
+            self._local.reader = None
+            raise OperationalError("read", {}, err) from err
+
+    def _dbapi_errors(self) -> tuple[type[BaseException], ...]:
+        module = self.engine.dialect.dbapi
+        return (module.OperationalError, module.InterfaceError)
 
     def ping(self) -> bool:
         """True when the database answers and its schema is current."""

@@ -13,7 +13,7 @@ from aigate.server.services import Services
 _bearer = HTTPBearer(auto_error=False, description="the device credential returned by POST /v1/enrollments")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -31,7 +31,7 @@ CredentialDep = Annotated[str, Depends(get_credential)]
 
 
 async def get_caller(services: ServicesDep, credential: CredentialDep) -> Caller:
-    return await services.db.read(authenticate, credential)
+    return await services.db.read_fast(authenticate, credential)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -154,12 +154,12 @@ class KeyRing:
         self._refresh()
         return self._keys[-1]
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        """A compact JWS of ``claims`` signed with the current key."""
+    def sign(self, claims: dict[str, Any]) -> tuple[str, str]:
+        """``(kid, compact JWS of claims)``, signed with the current key."""
         key = self.current
         payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{key.header_b64}.{payload}".encode("ascii")
-        return f"{key.header_b64}.{payload}.{b64url(key.private.sign(signing_input))}"
+        return key.kid, f"{key.header_b64}.{payload}.{b64url(key.private.sign(signing_input))}"
 
     def jwks(self, now: float) -> dict[str, Any]:
         """RFC 7517 JWK Set: the current key and retired keys whose tokens may still be valid."""

@@ -19,7 +19,9 @@ from aigate import protocol as p
 from aigate.server.access import active_grant
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import Caller, authenticate
-from aigate.server.policy import Verdict
+from aigate.server.policy import Policy, Verdict
+from aigate.server.problems import ApiProblem
+from aigate.server.signing import KeyRing
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,51 @@ def claims_for(caller: Caller, verdict: Verdict, grant: GrantRef, repository: st
         p.CLAIM_ACCESS_REQUEST: grant.access_request_id, p.CLAIM_REPOSITORY: repository,
         p.CLAIM_BASE_URL: verdict.base_url, p.CLAIM_ENV: verdict.env,
     }
+
+
+@dataclass(frozen=True)
+class NeedsAutomaticGrant:
+    """No grant yet, but an ``auto`` rule allows the tool: record an automatic grant, then retry."""
+
+    caller: Caller
+    verdict: Verdict
+
+
+def issue_job(reader: Any, now: float, *, credential: str, tool: str, repository: str | None,
+              policy: Policy, keys: KeyRing, issuer: str) -> tuple[Any, list[AuditEvent]]:
+    """Read job (see :meth:`Writer.compute`): an ApprovalToken and its ``approval_token.issued`` event.
+
+    Raises ApiProblem: 401/403 (authentication), 422 unknown-tool, 403 denied-by-policy, 403
+    not-approved. Returns (not raises) a 403 repository-denied problem with an
+    ``approval_token.refused`` event, so the refusal is audited; or NeedsAutomaticGrant.
+    """
+    caller, grant = lookup(reader, credential, tool, now)
+    verdict = resolve_verdict(policy, caller, tool)
+    normalized = p.normalize_repository(repository or "")
+    if verdict.repository_denied(normalized):
+        refused = AuditEvent(caller.email, "approval_token.refused", normalized or "",
+                             {"tool": tool, "why": "repository denied"}, caller.device_id)
+        return ApiProblem(403, p.ProblemCode.REPOSITORY_DENIED,
+                          f"the policy denies {tool} in repository {normalized}"), [refused]
+    if grant is None:
+        if verdict.approval == p.ApprovalMode.AUTO:
+            return NeedsAutomaticGrant(caller, verdict), []
+        raise ApiProblem(403, p.ProblemCode.NOT_APPROVED,
+                         f"no active grant for {tool}; ask for one with `aigate request {tool} --reason ...`")
+    claims = claims_for(caller, verdict, grant, normalized, issuer=issuer, token_ttl=policy.token_ttl, now=now)
+    kid, token = keys.sign(claims)
+    return envelope(token, claims), [issued_event(caller, claims, kid)]
+
+
+def resolve_verdict(policy: Policy, caller: Caller, tool: str) -> Verdict:
+    """The policy verdict for ``tool``: ApiProblem 422 unknown-tool or 403 denied-by-policy."""
+    verdict = policy.resolve(tool, caller.groups)
+    if verdict is None:
+        known = ", ".join(sorted(policy.tools))
+        raise ApiProblem(422, p.ProblemCode.UNKNOWN_TOOL, f"unknown tool {tool!r}; this server knows: {known}")
+    if verdict.approval == p.ApprovalMode.DENY:
+        raise ApiProblem(403, p.ProblemCode.DENIED_BY_POLICY, f"the policy does not allow {tool} for {caller.email}")
+    return verdict
 
 
 def issued_event(caller: Caller, claims: dict[str, Any], kid: str) -> AuditEvent:

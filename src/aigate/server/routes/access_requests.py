@@ -12,6 +12,7 @@ from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import Caller
 from aigate.server.problems import ApiProblem
 from aigate.server.services import Services
+from aigate.server.tokens import resolve_verdict
 
 router = APIRouter(tags=["access requests"])
 RequestId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -19,13 +20,7 @@ RequestId = Annotated[str, Path(min_length=1, max_length=64)]
 
 def verdict_for(services: Services, caller: Caller, tool: str):
     """The policy verdict for ``tool``: 422 unknown-tool, 403 denied-by-policy."""
-    verdict = services.policy.resolve(tool, caller.groups)
-    if verdict is None:
-        known = ", ".join(sorted(services.policy.tools))
-        raise ApiProblem(422, p.ProblemCode.UNKNOWN_TOOL, f"unknown tool {tool!r}; this server knows: {known}")
-    if verdict.approval == p.ApprovalMode.DENY:
-        raise ApiProblem(403, p.ProblemCode.DENIED_BY_POLICY, f"the policy does not allow {tool} for {caller.email}")
-    return verdict
+    return resolve_verdict(services.policy, caller, tool)
 
 
 def require_reviewer(caller: Caller) -> None:

@@ -1,0 +1,5 @@
+"""``python -m aigate.server`` is ``aigate-server``."""
+
+from aigate.server.cli import main
+
+main()
