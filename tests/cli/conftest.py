@@ -1,0 +1,128 @@
+"""CLI tests: the typer app under aigate's own boundary, a fake server on httpx.MockTransport,
+an in-memory key store, isolated HOME/XDG dirs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from aigate import keystore, protocol
+from aigate.cli.app import run_app
+from aigate.cli.entry import boundary
+from aigate.cli.state import CliState
+
+SERVER = "https://aigate.test"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                     ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("AIGATE_ALLOW_INSECURE_KEYRING", "1")
+    monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(tmp_path / "no-enforced-aigate.toml"))
+    for var in ("AIGATE_SERVER", "AIGATE_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+class FakeServer:
+    """Just enough of the aigate API: enrollment, me, access requests. Records what it was sent."""
+
+    def __init__(self):
+        self.requests: dict[str, dict] = {}
+        self.seen: list[tuple[str, str, dict | None]] = []
+        self.codes = {"7KQ2-MX4P-9TRD": "ann@corp.example"}
+        self.decide_on_poll: str | None = None  # a reviewer's decision, seen by the next GET of a request
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        self.seen.append((request.method, request.url.path, body))
+        path, method = request.url.path, request.method
+        if path == protocol.Paths.ENROLLMENTS:
+            return self.enroll(body)
+        if request.headers.get("authorization") != "Bearer cred-1":
+            return problem(401, "unauthenticated")
+        if path == protocol.Paths.ME:
+            return httpx.Response(200, json={"user": user(), "device_id": "d1", "issuer": SERVER,
+                                             "token_ttl_seconds": 600, "tools": []})
+        if path == protocol.Paths.ACCESS_REQUESTS:
+            return self.create(body) if method == "POST" else self.list(request)
+        parts = path.split("/")  # /v1/access-requests/{id}[/action]
+        item = self.requests.get(parts[3])
+        if item is None:
+            return problem(404, "not-found")
+        action = parts[4] if len(parts) > 4 else None
+        states = {"cancel": "cancelled", "approve": "approved", "deny": "denied", "revoke": "revoked"}
+        if not action and self.decide_on_poll:
+            item["state"] = self.decide_on_poll
+        if action:
+            item["state"] = states[action]
+            item["decision_reason"] = (body or {}).get("reason")
+        return httpx.Response(200, json=item)
+
+    def enroll(self, body):
+        if self.codes.pop(body["code"], None) is None:
+            return problem(400, "enrollment-code-invalid")
+        return httpx.Response(201, json={"device_id": "d1", "device_credential": "cred-1", "user": user(),
+                                         "issuer": SERVER})
+
+    def create(self, body):
+        rid = f"r{len(self.requests) + 1}"
+        asked = body.get("duration_seconds") or 28800
+        self.requests[rid] = {
+            "id": rid, "tool": body["tool"], "requester": "ann@corp.example", "reason": body["reason"],
+            "state": "pending", "key_scope": "anthropic", "requested_seconds": min(asked, 28800),
+            "duration_capped": asked > 28800, "max_duration_seconds": 28800, "automatic": False,
+            "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return httpx.Response(201, json=self.requests[rid])
+
+    def list(self, request):
+        state = request.url.params.get("state")
+        items = [r for r in self.requests.values() if not state or r["state"] == state]
+        return httpx.Response(200, json={"items": items})
+
+
+def user():
+    return {"email": "ann@corp.example", "groups": ["dev"], "role": "user", "disabled": False}
+
+
+def problem(status, code):
+    return httpx.Response(status, json={"type": "about:blank", "title": code, "status": status, "code": code,
+                                        "detail": f"{code} (fake)"})
+
+
+@pytest.fixture
+def server():
+    return FakeServer()
+
+
+@pytest.fixture
+def store():
+    return keystore.MemoryKeyStore()
+
+
+@pytest.fixture
+def cli(server, store, capsys):
+    """``cli("status", "--json") -> (exit code, stdout, stderr)`` through the real boundary."""
+
+    def invoke(*args: str):
+        state = CliState(http=lambda url, ca: httpx.Client(base_url=url, transport=httpx.MockTransport(server)),
+                         open_store=lambda: store, poll_seconds=0.0)
+        code = boundary(lambda: run_app(list(args), obj=state))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke
+
+
+@pytest.fixture
+def logged_in(cli):
+    code, _, err = cli("login", "--server", SERVER, "--code", "7KQ2-MX4P-9TRD")
+    assert code == 0, err

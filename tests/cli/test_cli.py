@@ -1,0 +1,138 @@
+"""The aigate commands as a user types them (fake server, in-memory keyring)."""
+
+import json
+import os
+
+from aigate import config, keystore, paths
+from tests.cli.conftest import SERVER
+
+
+def test_login_keeps_the_credential_in_the_keyring_only_and_remembers_the_server(cli, store):
+    code, _, err = cli("login", "--server", SERVER, "--code", "7KQ2-MX4P-9TRD")
+    assert code == 0 and "ann@corp.example" in err
+    assert store.get(keystore.device_entry(SERVER)) == "cred-1"
+    assert config.load_config().server.value == SERVER
+    for folder in (paths.config_dir(), paths.state_dir(), paths.cache_dir()):
+        for path in folder.rglob("*") if folder.exists() else []:
+            assert not path.is_file() or "cred-1" not in path.read_text()
+
+
+def test_a_bad_enrollment_code_fails_with_the_fix_and_no_traceback(cli):
+    code, _, err = cli("login", "--server", SERVER, "--code", "AAAA-BBBB-CCCC")
+    assert code == 1 and "new enrollment code" in err and "Traceback" not in err
+
+
+def test_login_to_another_server_than_it_set_is_refused(cli, tmp_path, monkeypatch):
+    enforced = tmp_path / "enforced" / "aigate.toml"
+    enforced.parent.mkdir(mode=0o755)
+    enforced.write_text('server = "https://it.corp"\n')
+    enforced.chmod(0o644)
+    monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(enforced))
+    code, _, err = cli("login", "--server", SERVER, "--code", "7KQ2-MX4P-9TRD")
+    assert code == 78 and "set by IT" in err and str(enforced) in err
+
+
+def test_request_json_prints_id_and_state(cli, logged_in):
+    code, out, _ = cli("request", "claude", "--reason", "refactor", "--duration", "2h", "--json")
+    assert code == 0 and json.loads(out) == {"id": "r1", "state": "pending"}
+
+
+def test_request_for_an_unknown_tool_is_a_usage_error(cli, logged_in):
+    code, _, err = cli("request", "gemini", "--reason", "x")
+    assert code == 2 and "claude, codex" in err
+
+
+def test_a_bad_duration_is_a_usage_error_showing_the_forms(cli, logged_in):
+    code, _, err = cli("request", "claude", "--reason", "x", "--duration", "soon")
+    assert code == 2 and "1h30m" in err
+
+
+def test_a_capped_duration_is_said(cli, logged_in):
+    _, _, err = cli("request", "claude", "--reason", "x", "--duration", "30d")
+    assert "capped" in err
+
+
+def test_request_wait_ends_77_when_denied(cli, logged_in, server):
+    server.decide_on_poll = "denied"
+    code, out, _ = cli("request", "claude", "--reason", "y", "--wait", "--json")
+    assert code == 77 and json.loads(out) == {"id": "r1", "state": "denied"}
+
+
+def test_request_wait_ends_0_when_approved(cli, logged_in, server):
+    server.decide_on_poll = "approved"
+    assert cli("request", "claude", "--reason", "y", "--wait")[0] == 0
+
+
+def test_requests_lists_and_cancel_withdraws(cli, logged_in):
+    cli("request", "claude", "--reason", "x")
+    code, out, _ = cli("requests", "--json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == ["r1"]
+    code, _, err = cli("requests", "cancel", "r1")
+    assert code == 0 and "cancelled" in err
+
+
+def test_admin_approve_deny_revoke(cli, logged_in, server):
+    for _ in range(2):
+        cli("request", "claude", "--reason", "x")
+    assert cli("admin", "approve", "r1", "--duration", "1h")[0] == 0
+    assert server.seen[-1][2] == {"duration_seconds": 3600}
+    assert "denied" in cli("admin", "deny", "r2", "--reason", "no")[1]
+    assert "revoked" in cli("admin", "revoke", "r1", "--reason", "done")[1]
+    code, out, _ = cli("admin", "requests", "--state", "revoked", "--json")
+    assert [r["id"] for r in json.loads(out)] == ["r1"]
+
+
+def test_admin_requests_with_an_unknown_state_is_a_usage_error(cli, logged_in):
+    assert cli("admin", "requests", "--state", "weird")[0] == 2
+
+
+def test_keys_set_from_stdin_then_list_shows_only_a_masked_tail(cli, store, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("sk-ant-abcdefghijklmnop1234\n"))
+    code, out, err = cli("keys", "set", "anthropic", "--stdin")
+    assert code == 0 and "sk-ant-abcdefghijklmnop1234" not in out + err
+    assert store.get(keystore.key_entry("anthropic")) == "sk-ant-abcdefghijklmnop1234"
+    code, out, _ = cli("keys", "list")
+    assert out == "anthropic\t…1234\n"
+
+
+def test_keys_delete_removes_the_key_and_the_scope(cli, store):
+    store.set(keystore.key_entry("openai"), "sk-openai-0123456789abcdef")
+    keystore.record_scope("openai", True)
+    assert cli("keys", "delete", "openai")[0] == 0
+    assert store.get(keystore.key_entry("openai")) is None and keystore.stored_scopes() == []
+
+
+def test_an_empty_key_is_refused(cli, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    assert cli("keys", "set", "anthropic", "--stdin")[0] == 2
+
+
+def test_status_json_says_where_each_setting_came_from(cli, logged_in, monkeypatch):
+    monkeypatch.setenv("AIGATE_SERVER", SERVER)
+    code, out, _ = cli("status", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["user"] == "ann@corp.example" and report["server_reachable"] is True
+    assert report["settings"]["server"]["source"] == "AIGATE_SERVER"
+
+
+def test_commands_before_login_say_how_to_log_in(cli):
+    code, _, err = cli("requests")
+    assert code == 78 and "aigate login --server" in err
+
+
+def test_logout_forgets_the_credential(cli, logged_in, store):
+    assert cli("logout")[0] == 0
+    assert store.get(keystore.device_entry(SERVER)) is None
+
+
+def test_version(cli):
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith("aigate ")
+
+
+def test_run_without_a_tool_is_a_usage_error(cli):
+    assert cli("run")[0] == 2
