@@ -43,11 +43,11 @@ MAX_BATCH = 256
 log = logging.getLogger("aigate.server.writer")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Item:
     job: Job | None
     events: list[AuditEvent]
-    done: Callable[[bool, Any], None]
+    future: asyncio.Future | None  # None for write_now
     read: bool = False  # a read job: ran before the transaction, its events are in ``events``
     value: Any = None
 
@@ -80,7 +80,7 @@ def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, lis
 
 def write_now(engine: Engine, job: Job, clock: Callable[[], float] = time.time) -> Any:
     """Run one job in its own transaction, synchronously (the CLI's way to write)."""
-    item = _Item(job, [], lambda ok, value: None)
+    item = _Item(job, [], None)
     with _file_lock(sqlite_lock_path(engine)), engine.begin() as conn:
         ((ok, value),) = run_batch(conn, [item], clock())
     if not ok:
@@ -95,6 +95,7 @@ class Writer:
         self.engine = engine
         self.clock = clock
         self._reader: RawReader | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None  # the one loop of this process
         self._lock_path = sqlite_lock_path(engine)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="aigate-db-writer", daemon=True)
@@ -114,13 +115,10 @@ class Writer:
         return await self._enqueue(read_job, [], read=True)
 
     async def _enqueue(self, job: Job | None, events: list[AuditEvent], read: bool = False) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
-
-        def done(ok: bool, value: Any) -> None:
-            loop.call_soon_threadsafe(_settle, future, ok, value)
-
-        self._queue.put(_Item(job, events, done, read))
+        if self._event_loop is None:
+            self._event_loop = asyncio.get_running_loop()
+        future: asyncio.Future = self._event_loop.create_future()
+        self._queue.put(_Item(job, events, future, read))
         return await future
 
     def _loop(self) -> None:
@@ -142,19 +140,20 @@ class Writer:
 
     def _commit(self, batch: list[_Item]) -> None:
         now = self.clock()
-        batch = [item for item in batch if not item.read or self._prepare(item, now)]
-        if not batch:
-            return
-        try:
-            with _file_lock(self._lock_path), self.engine.begin() as conn:
-                outcomes = run_batch(conn, batch, now)
-        except Exception as err:  # the whole transaction failed (database down, locked too long)
-            log.error("write batch of %d failed: %s", len(batch), type(err).__name__)
-            outcomes = [(False, err)] * len(batch)
-        for item, (ok, value) in zip(batch, outcomes):
-            item.done(ok, value)
+        settled: list[tuple[_Item, bool, Any]] = []
+        writes = [item for item in batch if not item.read or self._prepare(item, now, settled)]
+        if writes:
+            try:
+                with _file_lock(self._lock_path), self.engine.begin() as conn:
+                    outcomes = run_batch(conn, writes, now)
+            except Exception as err:  # the whole transaction failed (database down, locked too long)
+                log.error("write batch of %d failed: %s", len(writes), type(err).__name__)
+                outcomes = [(False, err)] * len(writes)
+            settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes))
+        if self._event_loop is not None:  # one wake-up of the event loop per batch, not per request
+            self._event_loop.call_soon_threadsafe(_settle_all, settled)
 
-    def _prepare(self, item: _Item, now: float) -> bool:
+    def _prepare(self, item: _Item, now: float, settled: list) -> bool:
         """Run a read job; on success it becomes a plain append of its events."""
         try:
             if self._reader is None:
@@ -163,7 +162,7 @@ class Writer:
         except Exception as err:
             if not isinstance(err, ApiProblem):
                 self._reader = None  # perhaps a broken connection: reconnect next time
-            item.done(False, err)
+            settled.append((item, False, err))
             return False
         item.job = None
         return True
@@ -193,10 +192,12 @@ def _file_lock(path: str | None) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
-    if future.done():  # the request was cancelled (client went away); the write stands
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle_all(settled: list[tuple[_Item, bool, Any]]) -> None:
+    for item, ok, value in settled:
+        future = item.future
+        if future is None or future.done():  # the request was cancelled (client left); the write stands
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

@@ -8,9 +8,10 @@ second step, to record the automatic grant.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from aigate import protocol as p
 from aigate.server import tokens
@@ -23,7 +24,7 @@ router = APIRouter(tags=["approval tokens"])
 
 @router.post(p.Paths.APPROVAL_TOKENS, status_code=201, response_model=p.ApprovalToken,
              summary="Issue an approval token for an active grant (or an `auto` rule) of the caller's user")
-async def issue(body: p.ApprovalTokenCreate, credential: CredentialDep, services: ServicesDep) -> p.ApprovalToken:
+async def issue(body: p.ApprovalTokenCreate, credential: CredentialDep, services: ServicesDep) -> Response:
     issue_job = partial(tokens.issue_job, credential=credential, tool=body.tool, repository=body.repository,
                         policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
     outcome = await services.writer.compute(issue_job)
@@ -34,4 +35,5 @@ async def issue(body: p.ApprovalTokenCreate, credential: CredentialDep, services
         outcome = await services.writer.compute(issue_job)
     if isinstance(outcome, ApiProblem):  # refused, and the refusal is on record
         raise outcome
-    return outcome
+    # Already the declared response model; encoding it here skips a second validation pass.
+    return Response(json.dumps(p.to_wire(outcome)), status_code=201, media_type="application/json")
