@@ -1,0 +1,169 @@
+"""Fixtures of the server tier: a server on SQLite and on PostgreSQL, in-process or as a process.
+
+``db_url`` is parametrized: every test that uses it (directly or through ``server``/``api``) runs
+once on SQLite and once on PostgreSQL (a throwaway cluster, one fresh database per test).
+``api`` is an in-process app (FastAPI's TestClient, lifespan included) with helpers to enroll
+users; its clock can be moved forward (``api.clock.advance(seconds)``) to test expiry.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from aigate.protocol import Paths, Role  # noqa: E402
+from aigate.server import db as dbmod  # noqa: E402
+from aigate.server import identity  # noqa: E402
+from aigate.server.app import create_app  # noqa: E402
+from aigate.server.cli import main as cli_main  # noqa: E402
+from aigate.server.services import open_services  # noqa: E402
+from aigate.server.settings import Settings  # noqa: E402
+from aigate.server.writer import write_now  # noqa: E402
+from tests.support.postgres import create_database, postgres_url  # noqa: E402, F401
+
+POLICY = """\
+token_ttl = "10m"
+review_ttl = "1h"
+
+[tools.claude]
+key_scope = "anthropic"
+base_url = "https://llm-gateway.corp.example/anthropic"
+env = { DISABLE_TELEMETRY = "1" }
+
+[tools.codex]
+key_scope = "openai"
+
+[[rules]]
+groups = ["auto-team"]
+tools = ["claude"]
+approval = "auto"
+max_duration = "2h"
+
+[[rules]]
+groups = ["banned"]
+tools = ["*"]
+approval = "deny"
+
+[[rules]]
+groups = ["*"]
+tools = ["claude", "codex"]
+approval = "required"
+max_duration = "8h"
+repos_denied = ["*/llama-*"]
+"""
+
+_counter = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL with nothing in it: SQLite in tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'aigate.db'}"
+    base = request.getfixturevalue("postgres_url")
+    return create_database(base, f"t{next(_counter)}_{int(time.time() * 1000) % 100000}")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run ``aigate-server ARGS`` in-process; (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            cli_main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = int(done.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, db_url: str) -> Path:
+    """A data dir after ``aigate-server init`` (on ``db_url``) with the test POLICY."""
+    folder = tmp_path / "data"
+    code, _, err = run_cli("init", "--data-dir", str(folder), "--db", db_url)
+    assert code == 0, err
+    (folder / "policy.toml").write_text(POLICY)
+    return folder
+
+
+class Clock:
+    """A clock tests can move forward; starts at the real time."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass
+class Api:
+    client: TestClient
+    settings: Settings
+    clock: Clock
+    engine: Any
+    devices: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add_user(self, email: str, groups: list[str] | None = None, role: Role = Role.USER) -> str:
+        """Create the user; returns a fresh enrollment code."""
+        _, code = write_now(self.engine, identity.add_user_job(email, groups or [], role, "test"))
+        return code
+
+    def enroll(self, email: str, groups: list[str] | None = None, role: Role = Role.USER) -> dict[str, str]:
+        """Create the user and enroll a device; returns its Authorization header."""
+        code = self.add_user(email, groups, role)
+        answer = self.client.post(Paths.ENROLLMENTS, json={"code": code, "device_name": "laptop"})
+        assert answer.status_code == 201, answer.text
+        headers = {"Authorization": f"Bearer {answer.json()['device_credential']}"}
+        self.devices[email] = headers
+        return headers
+
+    def request(self, headers: dict[str, str], tool: str = "claude", **extra: Any) -> dict:
+        answer = self.client.post(Paths.ACCESS_REQUESTS, json={"tool": tool, "reason": "tests", **extra},
+                                  headers=headers)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def approve(self, request_id: str, headers: dict[str, str], **body: Any):
+        return self.client.post(Paths.APPROVE.format(id=request_id), json=body or None, headers=headers)
+
+    def token(self, headers: dict[str, str], tool: str = "claude", repository: str | None = None):
+        return self.client.post(Paths.APPROVAL_TOKENS, json={"tool": tool, "repository": repository},
+                                headers=headers)
+
+    def audit_actions(self) -> list[str]:
+        from sqlalchemy import select
+
+        from aigate.server.models import audit_events
+
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(audit_events.c.action).order_by(audit_events.c.seq)).scalars())
+
+
+@pytest.fixture
+def api(data_dir: Path, db_url: str) -> Iterator[Api]:
+    settings = Settings.resolve(data_dir, db_url, public_url="https://aigate.test")
+    clock = Clock()
+    services = open_services(settings, clock)
+    engine = dbmod.make_engine(db_url, writer=True, pool_size=1)
+    app = create_app(services, sweep_seconds=3600)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, settings, clock, engine)
+    engine.dispose()
