@@ -99,15 +99,17 @@ def start_postgres(*, fast: bool = True) -> PostgresCluster:
     return PostgresCluster(f"postgresql+psycopg://postgres@127.0.0.1:{port}/aigate", port, base, bin_dir)
 
 
-def create_database(url: str, name: str) -> str:
-    """A fresh empty database ``name`` in the cluster of ``url``; returns its URL."""
+def create_database(url: str, name: str, template: str | None = None) -> str:
+    """A fresh database ``name`` in the cluster of ``url`` (empty, or a copy of database
+    ``template``, which nobody may be connected to); returns its URL."""
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     finally:
         engine.dispose()
     return url.rsplit("/", 1)[0] + f"/{name}"

@@ -1,0 +1,102 @@
+"""HTTP hardening: problem details for every error, limits, health, OpenAPI, session events."""
+
+from __future__ import annotations
+
+from aigate.protocol import MAX_BODY_BYTES, PROBLEM_CONTENT_TYPE, Paths
+
+
+def test_an_unknown_path_is_a_404_problem(api):
+    answer = api.client.get("/v1/nothing-here")
+    assert answer.status_code == 404 and answer.headers["content-type"] == PROBLEM_CONTENT_TYPE
+
+
+def test_a_wrong_method_is_a_405_problem(api):
+    answer = api.client.put(Paths.JWKS)
+    assert answer.status_code == 405 and answer.json()["status"] == 405
+
+
+def test_malformed_json_is_a_400_problem(api):
+    answer = api.client.post(Paths.ENROLLMENTS, content=b'{"code": ', headers={"content-type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid-request"
+
+
+def test_a_wrong_type_is_a_422_problem_naming_the_field(api):
+    answer = api.client.post(Paths.ENROLLMENTS, json={"code": 12345})
+    assert answer.status_code == 422 and "code" in answer.json()["detail"]
+
+
+def test_a_too_long_field_is_refused(api):
+    answer = api.client.post(Paths.ACCESS_REQUESTS, json={"tool": "claude", "reason": "x" * 1001},
+                             headers=api.enroll("ann@corp.example"))
+    assert answer.status_code == 422
+
+
+def test_a_body_above_the_limit_is_a_413_problem(api):
+    answer = api.client.post(Paths.ENROLLMENTS, content=b"x" * (MAX_BODY_BYTES + 1),
+                             headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and answer.json()["code"] == "payload-too-large"
+
+
+def test_a_chunked_body_above_the_limit_is_a_413_problem(api):
+    chunks = iter([b"x" * 40000, b"x" * 40000])
+    answer = api.client.post(Paths.ENROLLMENTS, content=chunks, headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+
+
+def test_a_json_array_instead_of_an_object_is_a_4xx(api):
+    answer = api.client.post(Paths.APPROVAL_TOKENS, json=[1, 2], headers=api.enroll("ann@corp.example"))
+    assert answer.status_code == 422
+
+
+def test_a_failed_request_writes_nothing(api):
+    headers = api.enroll("ann@corp.example")
+    before = api.audit_actions()
+    api.client.post(Paths.ACCESS_REQUESTS, json={"tool": "gemini", "reason": "x"}, headers=headers)
+    assert api.audit_actions() == before
+
+
+def test_livez_answers_200(api):
+    assert api.client.get(Paths.LIVEZ).status_code == 200
+
+
+def test_readyz_answers_200_on_a_current_database(api):
+    assert api.client.get(Paths.READYZ).json() == {"status": "ready"}
+
+
+def test_openapi_lists_every_api_path(api):
+    paths = api.client.get(Paths.OPENAPI).json()["paths"]
+    for path in (Paths.ENROLLMENTS, Paths.ME, Paths.ACCESS_REQUESTS, Paths.APPROVE, Paths.APPROVAL_TOKENS,
+                 Paths.SESSION_EVENTS, Paths.JWKS):
+        assert path in paths
+
+
+def test_openapi_shows_the_field_limits_of_protocol_py(api):
+    schemas = api.client.get(Paths.OPENAPI).json()["components"]["schemas"]
+    assert schemas["AccessRequestCreate"]["properties"]["reason"]["maxLength"] == 1000
+
+
+def _event(kind="start", session="s-1"):
+    return {"session_id": session, "kind": kind, "tool": "claude", "at": "2026-11-29T16:00:00Z", "host": "lap"}
+
+
+def test_a_session_event_is_recorded(api):
+    answer = api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=api.enroll("ann@corp.example"))
+    assert answer.status_code == 200 and answer.json()["recorded"] is True
+
+
+def test_a_resent_session_event_is_acknowledged_but_not_recorded_twice(api):
+    headers = api.enroll("ann@corp.example")
+    api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=headers)
+    again = api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=headers)
+    assert again.json()["recorded"] is False and api.audit_actions().count("session.start") == 1
+
+
+def test_start_and_end_of_one_session_are_two_events(api):
+    headers = api.enroll("ann@corp.example")
+    api.client.post(Paths.SESSION_EVENTS, json=_event("start"), headers=headers)
+    end = {**_event("end"), "exit_status": 0, "duration_ms": 1200}
+    assert api.client.post(Paths.SESSION_EVENTS, json=end, headers=headers).json()["recorded"] is True
+
+
+def test_a_session_event_needs_a_device_credential(api):
+    assert api.client.post(Paths.SESSION_EVENTS, json=_event()).status_code == 401
