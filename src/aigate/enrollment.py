@@ -8,19 +8,14 @@ token from it must carry exactly that ``iss``. The device credential itself is i
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from aigate import paths
 from aigate.errors import ConfigError
 
 
-@dataclass(frozen=True)
-class EnrollmentRecord:
-    server: str
-    issuer: str
-    device_id: str
-    email: str
+EnrollmentRecord = namedtuple("EnrollmentRecord", "server issuer device_id email")
 
 
 def _read_all(path: Path) -> dict:
@@ -55,7 +50,7 @@ def require(server: str, path: Path | None = None) -> EnrollmentRecord:
 def save(record: EnrollmentRecord, path: Path | None = None) -> None:
     path = path or paths.enrollment_file()
     data = _read_all(path)
-    entry = asdict(record)
+    entry = record._asdict()
     del entry["server"]
     data[record.server] = entry
     paths.write_private(path, json.dumps(data, indent=1).encode())

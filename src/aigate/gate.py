@@ -15,17 +15,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 from aigate import config, enrollment, inject, keystore, launch, locate, log, paths, spool, tokencache, tools
 from aigate.errors import AigateError, ConfigError, NotApproved
 from aigate.tokencache import CachedToken
-
-# (server, tool, repository, issuer, ca_bundle) -> a verified, cached token; raises AigateError kinds
-Fetch = Callable[[str, str, "str | None", str, "str | None"], CachedToken]
 
 
 def _fetch(server: str, tool: str, repository: str | None, issuer: str, ca_bundle: str | None) -> CachedToken:
@@ -46,26 +39,35 @@ def _open_store() -> keystore.KeyStore:
     return keystore.open_keystore()
 
 
-@dataclass
 class Deps:
-    """Everything the gate touches outside itself. Defaults are the real things."""
+    """Everything the gate touches outside itself; defaults are the real things, keywords override.
 
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    flag_server: str | None = None
-    clock: Callable[[], float] = time.time
-    load_config: Callable[..., config.Config] = config.load_config
-    detect_repository: Callable[[], str | None] = _detect_repository
-    fetch: Fetch = _fetch
-    open_store: Callable[[], keystore.KeyStore] = _open_store
-    run_child: Callable[..., int] = launch.run_child
-    start_flusher: Callable[[Path], None] = spool.start_flusher
-    token_dir: Path = field(default_factory=paths.token_dir)
-    spool_dir: Path = field(default_factory=paths.spool_dir)
-    key_index: Path = field(default_factory=paths.key_index_file)
-    enrollments: Path = field(default_factory=paths.enrollment_file)
-    own_entry: str | None = field(default_factory=lambda: sys.argv[0] if sys.argv and sys.argv[0] else None)
-    python: str = sys.executable
-    out: Callable[[str], None] = print
+    ``fetch(server, tool, repository, issuer, ca_bundle)`` returns a verified, cached token or raises
+    AigateError kinds; ``run_child(argv, env, on_started)`` returns the exit status. A plain class, not
+    a dataclass: the warm path does not import dataclasses (and inspect with it).
+    """
+
+    def __init__(self, **overrides):
+        self.env = dict(os.environ)
+        self.flag_server = None
+        self.clock = time.time
+        self.load_config = config.load_config
+        self.detect_repository = _detect_repository
+        self.fetch = _fetch
+        self.open_store = _open_store
+        self.run_child = launch.run_child
+        self.start_flusher = spool.start_flusher
+        self.token_dir = paths.token_dir()
+        self.spool_dir = paths.spool_dir()
+        self.key_index = paths.key_index_file()
+        self.enrollments = paths.enrollment_file()
+        self.own_entry = sys.argv[0] if sys.argv and sys.argv[0] else None
+        self.python = sys.executable
+        self.out = print
+        for name, value in overrides.items():
+            if not hasattr(self, name):
+                raise TypeError(f"Deps has no {name!r}")
+            setattr(self, name, value)
 
 
 def approved_token(tool: str, server: str, repository: str | None, cfg: config.Config, deps: Deps) -> CachedToken:
@@ -135,7 +137,7 @@ def build_command(spec, binary, args, token: CachedToken, server, repository, de
 
 
 def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: Deps) -> int:
-    session_id = uuid.uuid4().hex
+    session_id = os.urandom(16).hex()
     started = deps.clock()
     base = {"session_id": session_id, "tool": tool, "host": _hostname()[:255],
             "repository": repository, "token_id": token.claims.get("jti")}

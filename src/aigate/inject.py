@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
-from dataclasses import dataclass, field
+from collections import namedtuple
 from pathlib import Path
 
 from aigate.errors import UsageError
@@ -30,10 +29,8 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 HELPER_TIMEOUT_MS = 30_000  # a callback that must fetch a fresh token may take a few seconds
 
 
-@dataclass(frozen=True)
-class Injection:
-    argv_tail: list[str]  # what follows the binary: aigate's own arguments, then the user's
-    set_env: dict[str, str] = field(default_factory=dict)
+# argv_tail: what follows the binary (aigate's own arguments, then the user's); set_env: variables to set.
+Injection = namedtuple("Injection", "argv_tail set_env")
 
 
 def helper_command(tool: str, server: str, repository: str | None, python: str | None = None) -> list[str]:
@@ -48,7 +45,14 @@ def shell_command(argv: list[str]) -> str:
         import subprocess
 
         return subprocess.list2cmdline(argv)
-    return shlex.join(argv)
+    return " ".join(_sh_quote(a) for a in argv)
+
+
+def _sh_quote(arg: str) -> str:
+    """POSIX shell single-quoting (shlex.quote's rule; shlex itself costs an import on the warm path)."""
+    if arg and all(c.isalnum() or c in "@%+=:,./-_" for c in arg) and arg.isascii():
+        return arg
+    return "'" + arg.replace("'", "'\"'\"'") + "'"
 
 
 def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None) -> Injection:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Protocol
 
 from aigate import log, paths
 from aigate.errors import ConfigError
@@ -29,12 +28,18 @@ _NO_BACKEND = "keyring.backends.fail.Keyring"
 _INSECURE_PREFIXES = ("keyrings.alt.", "keyring.backends.null.")
 
 
-class KeyStore(Protocol):
-    """What aigate needs of a secret store; tests pass :class:`MemoryKeyStore`."""
+class KeyStore:
+    """What aigate needs of a secret store (duck-typed): ``get(name) -> str | None``,
+    ``set(name, value)``, ``delete(name) -> bool`` (False when absent). Tests pass :class:`MemoryKeyStore`."""
 
-    def get(self, name: str) -> str | None: ...
-    def set(self, name: str, value: str) -> None: ...
-    def delete(self, name: str) -> bool: ...
+    def get(self, name: str) -> str | None:
+        raise NotImplementedError
+
+    def set(self, name: str, value: str) -> None:
+        raise NotImplementedError
+
+    def delete(self, name: str) -> bool:
+        raise NotImplementedError
 
 
 def device_entry(server: str) -> str:

@@ -11,16 +11,14 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import sys
 from pathlib import Path
 
 from aigate.errors import ToolNotExecutable, ToolNotFound
 
 # npm's cmd-shim: `"%_prog%"  "%dp0%\node_modules\...\cli.js" %*` or `"%dp0%\...\tool.exe"   %*`
-_SHIM_NODE = re.compile(r'"%_prog%"\s+"%dp0%\\([^"]+)"\s+%\*', re.IGNORECASE)
-_SHIM_EXE = re.compile(r'^\s*"%dp0%\\([^"]+\.exe)"\s+%\*', re.IGNORECASE | re.MULTILINE)
+_SHIM_NODE = r'"%_prog%"\s+"%dp0%\\([^"]+)"\s+%\*'
+_SHIM_EXE = r'^\s*"%dp0%\\([^"]+\.exe)"\s+%\*'
 
 
 def find_binary(
@@ -73,12 +71,15 @@ def _windows_command(candidate: Path, path_env: str | None) -> list[str]:
 
 def command_from_shim(shim: Path, path_env: str | None) -> list[str]:
     """What npm's ``.cmd`` shim at ``shim`` starts, as an argv prefix; 126 when it is not such a shim."""
+    import re
+    import shutil
+
     text = shim.read_text("utf-8", errors="replace")
     folder = shim.parent
-    exe = _SHIM_EXE.search(text)
+    exe = re.search(_SHIM_EXE, text, re.IGNORECASE | re.MULTILINE)
     if exe:
         return [str(folder / exe.group(1).replace("\\", os.sep))]
-    script = _SHIM_NODE.search(text)
+    script = re.search(_SHIM_NODE, text, re.IGNORECASE)
     if script:
         local_node = folder / "node.exe"
         node = str(local_node) if local_node.is_file() else shutil.which("node", path=path_env)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 
 from aigate import log, paths
+
+if TYPE_CHECKING:
+    from typing import Callable
 
 MAX_FILES_PER_FLUSH = 500
 
@@ -70,6 +72,8 @@ def start_flusher(spool: Path) -> None:
     """Start ``python -m aigate.spool SPOOL`` detached (own session, no terminal); never waits."""
     if not pending(spool):
         return
+    import subprocess
+
     options: dict = {"start_new_session": True} if os.name == "posix" else {
         "creationflags": getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
     }

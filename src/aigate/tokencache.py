@@ -12,18 +12,21 @@ token.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-from dataclasses import dataclass
+import zlib
 from pathlib import Path
 
 from aigate import paths
 
 
-@dataclass(frozen=True)
 class CachedToken:
-    token: str  # compact JWS
-    claims: dict  # its payload (verified when it was fetched)
+    """A cached token: ``token`` (compact JWS) and ``claims`` (its payload, verified when fetched)."""
+
+    __slots__ = ("token", "claims")
+
+    def __init__(self, token: str, claims: dict):
+        self.token = token
+        self.claims = claims
 
     @property
     def expires_at(self) -> int:
@@ -36,8 +39,10 @@ class CachedToken:
 
 
 def cache_file(token_dir: Path, server: str, tool: str, repository: str | None) -> Path:
-    digest = hashlib.sha256(json.dumps([server, tool, repository]).encode()).hexdigest()[:32]
-    return token_dir / f"{tool}-{digest}.json"
+    """The cache file for this key. Two CRC checksums (hashlib costs ~10 ms to import on the warm path);
+    a collision only costs a refetch, since :func:`read_valid` checks the key stored inside."""
+    data = json.dumps([server, tool, repository]).encode()
+    return token_dir / f"{tool}-{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json"
 
 
 def unverified_claims(token: str) -> dict:

@@ -7,17 +7,14 @@ How each tool is handed its key is in :mod:`aigate.inject` (FIELD_NOTES.md: Clau
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 from aigate.errors import UsageError
 
-
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str  # the name users type: `aigate run claude`
-    binary: str  # looked up on PATH (PATHEXT on Windows)
-    default_scope: str  # DESIGN.md: claude -> anthropic, codex -> openai
-    vendor: str  # for messages
+# name: what users type (`aigate run claude`); binary: looked up on PATH (PATHEXT on Windows);
+# default_scope: DESIGN.md, claude -> anthropic, codex -> openai; vendor: for messages.
+# (namedtuple, not a dataclass: the warm path avoids importing dataclasses and inspect.)
+ToolSpec = namedtuple("ToolSpec", "name binary default_scope vendor")
 
 
 TOOLS: dict[str, ToolSpec] = {

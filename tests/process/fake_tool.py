@@ -58,7 +58,7 @@ if mode == "wait":
 
     for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signo, on_signal)
-    print("READY", flush=True)
+    os.write(1, b"READY\n")  # one write: a closed terminal right after must not fail a second one
     deadline, first = time.monotonic() + 20, None
     while time.monotonic() < deadline:
         if state["signals"]:

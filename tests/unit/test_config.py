@@ -76,3 +76,13 @@ def test_saving_a_setting_keeps_the_others(tmp_path):
     config.save_user_setting("server", "https://s.test", path)
     cfg = config.load_config(env={}, system_file=tmp_path / "none", user_file=path)
     assert (cfg.server.value, cfg.ca_bundle.value) == ("https://s.test", "/etc/ssl/corp.pem")
+
+
+@pytest.mark.parametrize("text", ['server = "https://s.test"\n# note\nca_bundle = "/etc/a b.pem"\n', "",
+                                  'server = "a" # trailing comment\n', 'server = "a\\"b"\n', "[tools.x]\npath = \"/p\"\n"])
+def test_the_fast_reader_agrees_with_tomllib(tmp_path, text):
+    import tomllib
+
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    assert config._read_toml(path) == tomllib.loads(text)
