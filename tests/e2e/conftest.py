@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
+sys.path.insert(0, str(REPO))  # tests.support.server, the server tests' helpers
 
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, new_person  # noqa: E402
 from keyring_daemon import SecretServiceSession  # noqa: E402
 from terminal import Terminal  # noqa: E402
 from toolenv import ToolMissing, seed_home, tool_path  # noqa: E402
 from vendor_standin import VendorStandin  # noqa: E402
+
+from tests.support.postgres import postgres_url  # noqa: E402, F401 - the server tests' fixture
 
 
 def _tool(name: str) -> Path:
@@ -69,3 +73,78 @@ def secret_service(tmp_path: Path) -> Iterator[SecretServiceSession]:
     """A private D-Bus session with an unlocked gnome-keyring: the real OS keyring of a Linux desktop."""
     with SecretServiceSession(tmp_path) as session:
         yield session
+
+
+# --- aigate as deployed ----------------------------------------------------------------------------
+# One server per test module (starting one costs seconds); people are made per test with unique names,
+# and those whose state no test changes (an approver, a developer approved for both tools with both
+# keys) are shared by the module's tests.
+
+@pytest.fixture(scope="module")
+def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deployment")
+
+
+@pytest.fixture(scope="module")
+def deployment(module_dir: Path) -> Iterator[Deployment]:
+    """A real aigate-server on loopback, SQLite in a temp data dir, the e2e policy (token_ttl 10m)."""
+    deployed = Deployment.create(module_dir).start()
+    yield deployed
+    deployed.stop()
+
+
+@pytest.fixture(scope="module")
+def module_approver(module_dir: Path, deployment: Deployment) -> Person:
+    return new_person(module_dir, deployment, "ada", module_dir, None).login(role="approver")
+
+
+@pytest.fixture(scope="module")
+def module_ready_dev(module_dir: Path, deployment: Deployment, module_approver: Person) -> Person:
+    """A developer approved for claude and codex, with both scoped keys in their (file) keyring."""
+    dev = new_person(module_dir, deployment, "dan", module_dir, None).login()
+    grant(dev, module_approver, "claude")
+    grant(dev, module_approver, "codex")
+    dev.set_key("anthropic", ANTHROPIC_KEY)
+    dev.set_key("openai", OPENAI_KEY)
+    return dev
+
+
+@pytest.fixture
+def people(tmp_path: Path, workdir: Path, standin: VendorStandin) -> Iterator[Callable[..., Person]]:
+    """Make people (own HOME, XDG dirs, keyring) for this test; at its end, prove aigate printed no key.
+
+    ``people(deployment, "name")`` makes a new person; ``people(existing)`` brings a module-wide one
+    into this test's project dir and stand-in.
+    """
+    made: list[Person] = []
+
+    def make(deployment_or_person: Deployment | Person, name: str = "") -> Person:
+        if isinstance(deployment_or_person, Person):
+            person = deployment_or_person.at(workdir, standin.url)
+        else:
+            person = new_person(tmp_path, deployment_or_person, name, workdir, standin.url)
+        made.append(person)
+        return person
+
+    yield make
+    keys = {key for person in made for key in person.keys} | {ANTHROPIC_KEY, OPENAI_KEY}
+    for person in made:
+        for text in person.printed:
+            for key in keys:
+                assert key not in text, f"aigate printed a key to {person.email}"
+
+
+@pytest.fixture
+def approver(people, module_approver: Person) -> Person:
+    return people(module_approver)
+
+
+@pytest.fixture
+def ready_dev(people, module_ready_dev: Person) -> Person:
+    return people(module_ready_dev)
+
+
+@pytest.fixture
+def dev(deployment: Deployment, people) -> Person:
+    """A developer just enrolled: no approval, no keys."""
+    return people(deployment, "dev").login()

@@ -41,23 +41,30 @@ def tool_path(name: str) -> Path:
 
 
 def seed_home(home: Path, workdir: Path) -> Path:
-    """A HOME in which both tools start straight into a session in ``workdir``.
+    """A HOME in which both tools start straight into a session in ``workdir`` (see ``trust``)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".codex").mkdir(exist_ok=True)
+    trust(home, workdir)
+    return home
+
+
+def trust(home: Path, workdir: Path) -> None:
+    """Let both tools open ``workdir`` without a dialog, as a user who said yes once would.
 
     Claude: onboarding done and the folder trusted (``~/.claude.json``), else it shows dialogs and probes
     api.anthropic.com. Codex: the folder trusted and no update check (``$CODEX_HOME/config.toml``).
     """
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".claude.json").write_text(json.dumps({
-        "hasCompletedOnboarding": True,
-        "projects": {str(workdir): {"hasTrustDialogAccepted": True}},
-    }))
-    codex_home = home / ".codex"
-    codex_home.mkdir(exist_ok=True)
-    (codex_home / "config.toml").write_text(
-        "check_for_update_on_startup = false\n"
-        f"[projects.{json.dumps(str(workdir))}]\ntrust_level = \"trusted\"\n"
-    )
-    return home
+    claude_json = home / ".claude.json"
+    state = json.loads(claude_json.read_text()) if claude_json.exists() else {}
+    state["hasCompletedOnboarding"] = True
+    state.setdefault("projects", {}).setdefault(str(workdir), {})["hasTrustDialogAccepted"] = True
+    claude_json.write_text(json.dumps(state))
+    codex_config = home / ".codex" / "config.toml"
+    text = codex_config.read_text() if codex_config.exists() else "check_for_update_on_startup = false\n"
+    table = f"[projects.{json.dumps(str(workdir))}]"
+    if table not in text:
+        text += f"{table}\ntrust_level = \"trusted\"\n"
+    codex_config.write_text(text)
 
 
 def tool_env(
