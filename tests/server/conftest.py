@@ -193,3 +193,9 @@ def api(data_dir: Path, db_url: str) -> Iterator[Api]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, settings, clock, engine)
     engine.dispose()
+
+
+@pytest.fixture
+def cli():
+    """``cli("users", "add", ...)`` runs aigate-server in-process: (exit code, stdout, stderr)."""
+    return run_cli

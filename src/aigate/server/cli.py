@@ -18,6 +18,14 @@ from typing import Annotated, Optional
 import click
 import typer
 
+try:  # typer >= 0.2x carries its own copy of click, with its own exception classes
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_USAGE = (click.ClickException, _typer_click.ClickException)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+
 from aigate.errors import AigateError, ConfigError
 from aigate.server import db as dbmod
 from aigate.server.policy import DEFAULT_POLICY
@@ -145,12 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     _register_subcommands()
     try:
         result = app(args=argv, prog_name="aigate-server", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except _EXIT as done:
         sys.exit(done.exit_code)
-    except click.ClickException as err:
+    except _USAGE as err:
         err.show()
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
+    except _ABORT:
         say("aborted")
         sys.exit(1)
     except AigateError as err:

@@ -43,10 +43,12 @@ def read_policy(settings: Settings) -> Policy:
 
 
 def open_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
-    policy = read_policy(settings)
+    """Check database, policy and signing key, in that order (an uninitialized data dir is named
+    as such first), and start the writer."""
     database = dbmod.Database(settings.db_url)
     try:
         dbmod.check_current(database.engine)
+        policy = read_policy(settings)
         keys = KeyRing(settings.data_dir, policy.token_ttl)
     except Exception:
         database.close()

@@ -1,0 +1,157 @@
+"""``aigate-server``: init, users, policy check, signing-key rotate, audit, and serve's refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+
+import pytest
+
+CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+
+
+@pytest.fixture
+def home(tmp_path, cli):
+    """A data dir after `aigate-server init` (SQLite); returns the options every command takes."""
+    folder = tmp_path / "srv"
+    assert cli("init", "--data-dir", str(folder))[0] == 0
+    return ["--data-dir", str(folder)]
+
+
+def test_init_writes_a_signing_key_readable_only_by_its_owner(home, tmp_path):
+    (key,) = (tmp_path / "srv" / "signing-keys").glob("*.pem")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_init_writes_the_default_policy(home, tmp_path, cli):
+    assert cli("policy", "check", str(tmp_path / "srv" / "policy.toml"))[0] == 0
+
+
+def test_init_is_idempotent(home, tmp_path, cli):
+    before = sorted(p.name for p in (tmp_path / "srv" / "signing-keys").iterdir())
+    assert cli("init", *home)[0] == 0
+    assert sorted(p.name for p in (tmp_path / "srv" / "signing-keys").iterdir()) == before
+
+
+def test_users_add_prints_an_enrollment_code_as_its_last_line(home, cli):
+    code, out, _ = cli("users", "add", "ann@corp.example", "--group", "dev", "--role", "approver", *home)
+    assert code == 0 and CODE.match(out.strip().splitlines()[-1])
+
+
+def test_users_add_again_prints_a_new_code(home, cli):
+    first = cli("users", "add", "ann@corp.example", *home)[1].splitlines()[-1]
+    second = cli("users", "add", "ann@corp.example", *home)[1].splitlines()[-1]
+    assert first != second
+
+
+def test_users_add_refuses_a_non_email_with_exit_2(home, cli):
+    code, _, err = cli("users", "add", "not-an-email", *home)
+    assert code == 2 and "not an email address" in err
+
+
+def test_users_add_refuses_an_unknown_role_with_exit_2(home, cli):
+    assert cli("users", "add", "ann@corp.example", "--role", "king", *home)[0] == 2
+
+
+def test_users_list_shows_role_groups_and_state(home, cli):
+    cli("users", "add", "ann@corp.example", "--group", "dev", *home)
+    cli("users", "disable", "ann@corp.example", *home)
+    (row,) = [json.loads(line) for line in cli("users", "list", "--json", *home)[1].splitlines()]
+    assert (row["role"], row["groups"], row["disabled"]) == ("user", ["dev"], True)
+
+
+def test_users_enable_undoes_disable(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    cli("users", "disable", "ann@corp.example", *home)
+    cli("users", "enable", "ann@corp.example", *home)
+    assert json.loads(cli("users", "list", "--json", *home)[1])["disabled"] is False
+
+
+def test_disabling_an_unknown_user_fails_with_exit_1(home, cli):
+    code, _, err = cli("users", "disable", "nobody@corp.example", *home)
+    assert code == 1 and "no user nobody@corp.example" in err
+
+
+def test_policy_check_reports_mistakes_with_lines_and_exit_1(tmp_path, cli):
+    bad = tmp_path / "policy.toml"
+    bad.write_text('token_ttl = "10m"\n[[rules]]\ngroups = ["*"]\ntools = ["*"]\napproval = "sometimes"\n')
+    code, _, err = cli("policy", "check", str(bad))
+    assert code == 1 and f"{bad}: line 5: approval must be one of" in err
+
+
+def test_policy_check_of_a_missing_file_fails(tmp_path, cli):
+    assert cli("policy", "check", str(tmp_path / "none.toml"))[0] == 1
+
+
+def test_signing_key_rotate_makes_a_new_current_key(home, tmp_path, cli):
+    code, out, _ = cli("signing-key", "rotate", *home)
+    assert code == 0 and len(list((tmp_path / "srv" / "signing-keys").glob("*.pem"))) == 2
+
+
+def test_audit_export_writes_json_lines_and_reports_the_head(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    code, out, err = cli("audit", "export", *home)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [e["seq"] for e in lines] == [1, 2] and f"hash {lines[-1]['hash']}" in err
+
+
+def test_audit_export_since_resumes_after_that_event(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    cli("users", "add", "bob@corp.example", *home)
+    out = cli("audit", "export", "--since", "2", *home)[1]
+    assert [json.loads(line)["seq"] for line in out.splitlines()] == [3, 4]
+
+
+def test_audit_verify_passes_on_a_whole_chain(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    code, out, _ = cli("audit", "verify", *home)
+    assert code == 0 and "audit chain whole: 2 event(s)" in out
+
+
+def test_audit_verify_with_a_head_not_in_the_chain_fails(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    code, _, err = cli("audit", "verify", "--head", "ab" * 32, *home)
+    assert code == 1 and "not in the chain" in err
+
+
+def test_audit_verify_names_a_tampered_event(home, tmp_path, cli):
+    import sqlite3
+
+    cli("users", "add", "ann@corp.example", *home)
+    with sqlite3.connect(tmp_path / "srv" / "aigate.db") as raw:
+        raw.execute("DROP TRIGGER audit_events_no_update")
+        raw.execute("UPDATE audit_events SET subject = 'eve@corp.example' WHERE seq = 1")
+    code, _, err = cli("audit", "verify", *home)
+    assert code == 1 and "event 1:" in err
+
+
+def test_commands_refuse_a_database_whose_migrations_are_behind(tmp_path, cli):
+    code, _, err = cli("users", "list", "--data-dir", str(tmp_path / "empty"), "--db",
+                       f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == 78 and "aigate-server init" in err
+
+
+def test_serve_refuses_a_database_whose_migrations_are_behind(tmp_path, cli):
+    code, _, err = cli("serve", "--data-dir", str(tmp_path / "x"), "--db", f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == 78 and "run `aigate-server init`" in err
+
+
+def test_serve_refuses_a_bad_policy_saying_why(home, tmp_path, cli):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('token_ttl = "forever"\n')
+    code, _, err = cli("serve", "--policy", str(bad), *home)
+    assert code == 78 and "line 1: token_ttl" in err
+
+
+def test_serve_needs_tls_cert_and_key_together(home, tmp_path, cli):
+    assert cli("serve", "--tls-cert", str(tmp_path / "c.pem"), *home)[0] == 2
+
+
+def test_an_unusable_database_url_is_a_clean_error(tmp_path, cli):
+    code, _, err = cli("users", "list", "--data-dir", str(tmp_path), "--db", "nosuchdb://x")
+    assert code == 78 and "Traceback" not in err
+
+
+def test_an_unknown_command_is_a_usage_error(cli):
+    assert cli("frobnicate")[0] == 2
