@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from aigate import config, enrollment, inject, keystore, launch, locate, log, paths, spool, tokencache, tools
+from aigate import config, enrollment, inject, keyserve, keystore, launch, locate, log, paths, spool, tokencache, tools
 from aigate.errors import AigateError, ConfigError, NotApproved
 from aigate.tokencache import CachedToken
 
@@ -64,6 +64,7 @@ class Deps:
         self.own_entry = sys.argv[0] if sys.argv and sys.argv[0] else None
         self.python = sys.executable
         self.out = print
+        self.serve_keys = keyserve.SUPPORTED  # hand the key to the tool's callbacks from this process
         for name, value in overrides.items():
             if not hasattr(self, name):
                 raise TypeError(f"Deps has no {name!r}")
@@ -142,11 +143,22 @@ def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: 
     base = {"session_id": session_id, "tool": tool, "host": _hostname()[:255],
             "repository": repository, "token_id": token.claims.get("jti")}
 
+    scope = str(token.claims["key_scope"])
+    key_server = keyserve.KeyServer(scope, deps.open_store, keystore.key_entry(scope)) if deps.serve_keys else None
+    if key_server:
+        env = {**env, keyserve.ENV_SOCKET: key_server.address}
+
     def on_started(_pid: int) -> None:
+        if key_server:
+            key_server.start()
         spool.record(deps.spool_dir, server, {**base, "kind": "start", "at": _rfc3339(started)})
         deps.start_flusher(deps.spool_dir)
 
-    status = deps.run_child(argv, env, on_started)
+    try:
+        status = deps.run_child(argv, env, on_started)
+    finally:
+        if key_server:
+            key_server.close()
     ended = deps.clock()
     spool.record(deps.spool_dir, server, {**base, "kind": "end", "at": _rfc3339(ended), "exit_status": status,
                                           "duration_ms": max(0, int((ended - started) * 1000))})
@@ -179,7 +191,27 @@ def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Dep
         raise NotApproved(f"the enforced aigate server is {cfg.server.value}, not {server}")
     token = approved_token(spec.name, server, repository, cfg, deps)
     scope = str(token.claims["key_scope"])
-    key = deps.open_store().get(keystore.key_entry(scope))
+    key = _key_from_session(deps.env.get(keyserve.ENV_SOCKET), scope)
+    if key is None:
+        key = deps.open_store().get(keystore.key_entry(scope))
     if not key:
         raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
     return key
+
+
+def _key_from_session(address: str | None, scope: str) -> str | None:
+    """The key from the ``aigate run`` that started this tool (see keyserve), or None to read the
+    keyring here (no such session, another scope, or the session is gone)."""
+    if not address:
+        return None
+    try:
+        ok, value = keyserve.ask(address, scope)
+    except OSError as err:
+        log.debug(f"no key server at {address}: {err}; reading the keyring")
+        return None
+    if ok:
+        return value
+    if value.startswith("no API key"):
+        raise ConfigError(value, hint=f"aigate keys set {scope}")
+    log.debug(f"key server: {value}; reading the keyring")
+    return None
