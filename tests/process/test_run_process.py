@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -110,3 +111,25 @@ def test_dry_run_names_variables_but_shows_no_values(client):
     assert "ANTHROPIC_API_KEY" in done.stdout and "sk-competing-value" not in done.stdout + done.stderr
     assert KEY not in done.stdout + done.stderr
     assert not os.path.exists(client.record)
+
+
+def test_the_warm_path_imports_no_framework_http_or_jwt_library(client):
+    probe = ("import json, sys; from aigate.cli.entry import main; code = main(['run', 'claude']); "
+             f"open({str(client.tmp / 'modules.json')!r}, 'w').write(json.dumps(sorted(sys.modules))); sys.exit(code)")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", probe], env=client.env(), cwd=client.tmp, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads((client.tmp / "modules.json").read_text())
+    heavy = [m for m in loaded if m.split(".")[0] in {"typer", "click", "rich", "httpx", "jwt", "keyring", "cryptography"}]
+    assert heavy == []
+
+
+def test_run_help_before_the_tool_is_aigates_own(client):
+    done = client.run("run", "--help")
+    assert done.returncode == 0 and "--dry-run" in done.stdout and not client.record.exists()
+
+
+def test_key_helper_with_an_unknown_option_is_a_usage_error(client):
+    assert client.run("key-helper", "claude", "--server", SERVER, "--bogus", "x").returncode == 2
