@@ -2,7 +2,7 @@
 
 import pytest
 
-from aigate import config, enrollment, gate, keystore, tokencache
+from aigate import config, enrollment, gate, keyserve, keystore, tokencache
 from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotFound, UsageError
 from tests.unit.conftest import Clock, claims_for, unsigned_token
 
@@ -135,3 +135,30 @@ def test_key_helper_refuses_once_the_approval_is_gone(deps):
     deps.clock.now += 600
     with pytest.raises(NotApproved):
         gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)
+
+
+@pytest.mark.skipif(not keyserve.SUPPORTED, reason="Linux only")
+def test_key_helper_takes_the_key_from_its_session_when_there_is_one(deps):
+    cache(deps)
+    served = keystore.MemoryKeyStore({keystore.key_entry("anthropic"): "sk-from-the-session-0123"})
+    server = keyserve.KeyServer("anthropic", lambda: served, keystore.key_entry("anthropic"))
+    server.start()
+    deps.env[keyserve.ENV_SOCKET] = server.address
+    try:
+        assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == "sk-from-the-session-0123"
+    finally:
+        server.close()
+
+
+def test_key_helper_reads_the_keyring_when_its_session_is_gone(deps):
+    cache(deps)
+    deps.env[keyserve.ENV_SOCKET] = "@aigate-no-such-session"
+    assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
+
+
+def test_the_child_is_told_where_its_key_server_is(deps):
+    cache(deps)
+    deps.serve_keys = keyserve.SUPPORTED
+    gate.run_tool("claude", [], deps=deps)
+    _, env = deps.run_child.calls[0]
+    assert (keyserve.ENV_SOCKET in env) == keyserve.SUPPORTED
