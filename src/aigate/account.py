@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from aigate import config, enrollment, keystore, paths, tokencache, tools
 from aigate.approval import ServerClient

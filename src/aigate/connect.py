@@ -6,7 +6,7 @@ production builds one with :func:`aigate.approval.make_http_client`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from aigate import keystore
 from aigate.approval import ServerClient, make_http_client

@@ -14,7 +14,6 @@ from pathlib import Path
 from aigate import paths
 from aigate.errors import ConfigError
 
-
 EnrollmentRecord = namedtuple("EnrollmentRecord", "server issuer device_id email")
 
 

@@ -16,7 +16,20 @@ import os
 import sys
 import time
 
-from aigate import config, enrollment, inject, keyserve, keystore, launch, locate, log, paths, spool, tokencache, tools
+from aigate import (
+    config,
+    enrollment,
+    inject,
+    keyserve,
+    keystore,
+    launch,
+    locate,
+    log,
+    paths,
+    spool,
+    tokencache,
+    tools,
+)
 from aigate.errors import AigateError, ConfigError, NotApproved
 from aigate.tokencache import CachedToken
 

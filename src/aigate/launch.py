@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 
 from aigate import log
 
 if TYPE_CHECKING:
-    from typing import Callable, Iterable
+    from collections.abc import Callable, Iterable
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) if os.name == "posix" else ()
 # Dispositions Python changes (SIG_IGN survives exec) and must not leak into the child.

@@ -15,12 +15,13 @@ import json
 import os
 import sys
 from pathlib import Path
+
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 
 from aigate import log, paths
 
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 MAX_FILES_PER_FLUSH = 500
 

@@ -22,7 +22,7 @@ from aigate import paths
 class CachedToken:
     """A cached token: ``token`` (compact JWS) and ``claims`` (its payload, verified when fetched)."""
 
-    __slots__ = ("token", "claims")
+    __slots__ = ("claims", "token")
 
     def __init__(self, token: str, claims: dict):
         self.token = token

@@ -4,7 +4,7 @@ an in-memory key store, isolated HOME/XDG dirs."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -80,7 +80,7 @@ class FakeServer:
             "id": rid, "tool": body["tool"], "requester": "ann@corp.example", "reason": body["reason"],
             "state": "pending", "key_scope": "anthropic", "requested_seconds": min(asked, 28800),
             "duration_capped": asked > 28800, "max_duration_seconds": 28800, "automatic": False,
-            "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         return httpx.Response(201, json=self.requests[rid])
 
     def list(self, request):

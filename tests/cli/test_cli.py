@@ -1,10 +1,10 @@
 """The aigate commands as a user types them (fake server, in-memory keyring)."""
 
 import json
-import os
+
+from tests.cli.conftest import SERVER
 
 from aigate import config, keystore, paths
-from tests.cli.conftest import SERVER
 
 
 def test_login_keeps_the_credential_in_the_keyring_only_and_remembers_the_server(cli, store):

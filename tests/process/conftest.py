@@ -44,7 +44,7 @@ def fake_token(tool: str, scope: str, *, ttl: int = 600, repository: str | None 
     claims = {"iss": SERVER, "aud": "aigate", "sub": "ann@corp.example", "iat": now, "nbf": now,
               "exp": now + ttl, "jti": "jti-1", "tool": tool, "key_scope": scope,
               "access_request": "r1", "repository": repository, "base_url": None, "env": {}, **extra}
-    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
     return f"{part({'alg': 'EdDSA', 'typ': 'aigate-approval+jwt', 'kid': 'k1'})}.{part(claims)}.c2ln"
 
 

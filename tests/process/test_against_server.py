@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-
 from tests.process.conftest import install_tool
 from tests.support.server import add_user, init_server, run_server_cli, start_server
 
@@ -59,8 +58,8 @@ def people(tmp_path, server):
 
 def test_refused_request_approve_keys_run_revoke_refused(people, server):
     client, ann, bob = people
-    as_ann = lambda *a, **kw: client.run(*a, env=client.env(**ann, **kw))  # noqa: E731
-    as_bob = lambda *a: client.run(*a, env=client.env(**bob))  # noqa: E731
+    as_ann = lambda *a, **kw: client.run(*a, env=client.env(**ann, **kw))
+    as_bob = lambda *a: client.run(*a, env=client.env(**bob))
 
     refused = as_ann("run", "claude")
     assert refused.returncode == 77 and 'aigate request claude --reason "..."' in refused.stderr

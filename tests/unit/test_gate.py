@@ -1,10 +1,10 @@
 """The run flow with fakes: checks cheapest first, the child's argv and env, sessions spooled."""
 
 import pytest
+from tests.unit.conftest import Clock, claims_for, unsigned_token
 
 from aigate import config, enrollment, gate, keyserve, keystore, tokencache
 from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotFound, UsageError
-from tests.unit.conftest import Clock, claims_for, unsigned_token
 
 SERVER = "https://aigate.test"
 KEY = "sk-ant-unit-0123456789abcdef"

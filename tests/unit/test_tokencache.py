@@ -1,5 +1,6 @@
-from aigate import tokencache
 from tests.unit.conftest import claims_for, unsigned_token
+
+from aigate import tokencache
 
 SERVER = "https://aigate.test"
 

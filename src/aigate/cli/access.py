@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,7 +28,7 @@ def request(
     ctx: typer.Context,
     tool: Annotated[str, typer.Argument(help="claude or codex")],
     reason: Annotated[str, typer.Option("--reason", help="Why you need it (shown to the approver).")],
-    duration: Annotated[Optional[str], typer.Option("--duration", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
+    duration: Annotated[str | None, typer.Option("--duration", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the request is decided.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ..., "state": ...} on stdout.')] = False,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,8 +15,8 @@ from aigate.errors import UsageError
 @app.command()
 def login(
     ctx: typer.Context,
-    server: Annotated[Optional[str], typer.Option("--server", help="The aigate server's URL.")] = None,
-    code: Annotated[Optional[str], typer.Option("--code", help="One-time enrollment code from your admin (prompted, hidden, when not given).")] = None,
+    server: Annotated[str | None, typer.Option("--server", help="The aigate server's URL.")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="One-time enrollment code from your admin (prompted, hidden, when not given).")] = None,
 ) -> None:
     """Enroll this device with an aigate server and remember the server.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ app.add_typer(admin_app, name="admin")
 @admin_app.command("requests")
 def list_requests(
     ctx: typer.Context,
-    state: Annotated[Optional[str], typer.Option("--state", help="Only this state: pending, approved, denied, ...")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only this state: pending, approved, denied, ...")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """List everyone's access requests.
@@ -37,7 +37,7 @@ def list_requests(
 def approve(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],
-    duration: Annotated[Optional[str], typer.Option("--duration", help="Grant for this long (default: as asked).")] = None,
+    duration: Annotated[str | None, typer.Option("--duration", help="Grant for this long (default: as asked).")] = None,
 ) -> None:
     """Approve a pending access request.
 

@@ -7,7 +7,7 @@ function of the core, print. Errors are raised as AigateError and printed by
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -35,7 +35,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    server: Annotated[Optional[str], typer.Option("--server", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
+    server: Annotated[str | None, typer.Option("--server", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show more about what aigate does (never a secret).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:

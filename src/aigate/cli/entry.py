@@ -14,13 +14,14 @@ unexpected ones only). Nothing printed here ever contains a secret.
 from __future__ import annotations
 
 import sys
+
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 
 from aigate import log
 from aigate.errors import AigateError, UsageError
 
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 INTERRUPTED = 130
 

@@ -6,7 +6,7 @@ straight to the gate. Both paths call :func:`aigate.gate.run_tool` the same way.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ from aigate.errors import UsageError
 )
 def run(
     ctx: typer.Context,
-    tool: Annotated[Optional[str], typer.Argument(help="claude or codex; everything after it goes to the tool unchanged.")] = None,
+    tool: Annotated[str | None, typer.Argument(help="claude or codex; everything after it goes to the tool unchanged.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and which variables would be set (names only).")] = False,
 ) -> int:
     """Run a gated tool with the approved key; everything after TOOL goes to the tool, --help included.
