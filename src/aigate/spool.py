@@ -94,26 +94,61 @@ def start_flusher(spool: Path) -> None:
 def _send_with_keyring(spool: Path) -> tuple[int, int]:
     """The flusher's own work: real keyring, real HTTP client, one client per server."""
     from aigate import approval, config, keystore, protocol
+    from aigate.errors import ServerUnreachable
 
     store = keystore.open_keystore()
     ca_bundle = config.load_config().ca_bundle.value
     clients: dict[str, approval.ServerClient] = {}
+    down: set[str] = set()  # one timeout per server and flush, not one per event
 
     def send(server: str, event: dict) -> None:
+        if server in down:
+            raise ConnectionError("server unreachable in this flush")
         if server not in clients:
             credential = store.get(keystore.device_entry(server))
             if not credential:
                 raise RuntimeError("not logged in to that server")
             http = approval.make_http_client(server, ca_bundle=ca_bundle)
             clients[server] = approval.ServerClient(http, server, credential)
-        clients[server].send_event(protocol.from_wire(protocol.SessionEvent, event))
+        try:
+            clients[server].send_event(protocol.from_wire(protocol.SessionEvent, event))
+        except ServerUnreachable:
+            down.add(server)
+            raise
 
-    return flush(spool, send)
+    sent = kept = 0
+    while True:  # events spooled while this flusher ran are sent too
+        more_sent, kept = flush(spool, send)
+        sent += more_sent
+        if not more_sent:
+            return sent, kept
+
+
+def _only_flusher(spool: Path) -> bool:
+    """Take the spool's lock for the life of this process (POSIX); False when another flusher has it."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle = open(spool / ".lock", "a")  # kept open (and locked) until the process exits
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    _LOCKS.append(handle)
+    return True
+
+
+_LOCKS: list = []
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     spool = Path(args[0]) if args else paths.spool_dir()
+    if not _only_flusher(spool):
+        log.debug("another spool flusher is running; it will send these events")
+        return 0
     try:
         sent, kept = _send_with_keyring(spool)
     except Exception as err:
