@@ -9,28 +9,34 @@ import httpx
 import jwt
 import pytest
 
-from aigate.protocol import TOKEN_AUDIENCE, Paths
+from aigate.protocol import TOKEN_AUDIENCE, Paths, Role
+from aigate.server.db import make_engine
+from aigate.server.identity import add_user_job
+from aigate.server.writer import write_now
 from tests.support.server import add_user, init_server, run_server_cli, start_server
 
 
-@pytest.fixture
-def empty_db_url(request, tmp_path, db_url):
-    """``db_url``'s backend, but a database not yet migrated (``init`` migrates it)."""
-    if db_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
-    from tests.support.postgres import create_database
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def running(request, tmp_path_factory):
+    """One real server (two workers) per backend for this module, initialized through the CLI,
+    with enrollment codes for ann (3 devices), boss (2) and chief (1); yields (server, codes, db_url)."""
+    base = tmp_path_factory.mktemp(f"proc-{request.param}")
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{base / 'aigate.db'}"
+    else:
+        from tests.support.postgres import create_database
 
-    return create_database(db_url, f"fresh_{abs(hash(request.node.nodeid)) % 10**8}")
-
-
-@pytest.fixture
-def running(tmp_path, empty_db_url):
-    data_dir = init_server(tmp_path / "srv", db_url=empty_db_url)
-    codes = {email: add_user(data_dir, email, role=role, db_url=empty_db_url)
-             for email, role in [("ann@corp.example", "user"), ("boss@corp.example", "approver"),
-                                 ("chief@corp.example", "admin")]}
-    with start_server(data_dir, db_url=empty_db_url, workers=2) as server:
-        yield server, codes
+        db_url = create_database(request.getfixturevalue("postgres_url"), "process_tests")
+    data_dir = init_server(base / "srv", db_url=db_url)
+    codes = {"ann@corp.example": [add_user(data_dir, "ann@corp.example", db_url=db_url)]}  # the helper
+    engine = make_engine(db_url, writer=True, pool_size=1)  # the rest in-process: a CLI run costs seconds
+    for email, role, count in [("ann@corp.example", Role.USER, 2), ("boss@corp.example", Role.APPROVER, 2),
+                               ("chief@corp.example", Role.ADMIN, 1)]:
+        for _ in range(count):
+            codes.setdefault(email, []).append(write_now(engine, add_user_job(email, None, role, "test"))[1])
+    engine.dispose()
+    with start_server(data_dir, db_url=db_url, workers=2) as server:
+        yield server, codes, db_url
 
 
 def enroll(url: str, code: str) -> dict[str, str]:
@@ -40,8 +46,8 @@ def enroll(url: str, code: str) -> dict[str, str]:
 
 
 def test_request_approve_and_a_token_that_verifies_against_the_served_jwks(running):
-    server, codes = running
-    ann, boss = enroll(server.url, codes["ann@corp.example"]), enroll(server.url, codes["boss@corp.example"])
+    server, codes, _ = running
+    ann, boss = enroll(server.url, codes["ann@corp.example"].pop()), enroll(server.url, codes["boss@corp.example"].pop())
     request_id = httpx.post(server.url + Paths.ACCESS_REQUESTS, json={"tool": "claude", "reason": "bug 1"},
                             headers=ann).json()["id"]
     httpx.post(server.url + Paths.APPROVE.format(id=request_id), headers=boss).raise_for_status()
@@ -52,9 +58,9 @@ def test_request_approve_and_a_token_that_verifies_against_the_served_jwks(runni
 
 
 def test_two_approvers_in_two_worker_processes_one_wins(running):
-    server, codes = running
-    ann = enroll(server.url, codes["ann@corp.example"])
-    reviewers = [enroll(server.url, codes["boss@corp.example"]), enroll(server.url, codes["chief@corp.example"])]
+    server, codes, _ = running
+    ann = enroll(server.url, codes["ann@corp.example"].pop())
+    reviewers = [enroll(server.url, codes["boss@corp.example"].pop()), enroll(server.url, codes["chief@corp.example"].pop())]
     request_id = httpx.post(server.url + Paths.ACCESS_REQUESTS, json={"tool": "codex", "reason": "x"},
                             headers=ann).json()["id"]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -63,14 +69,14 @@ def test_two_approvers_in_two_worker_processes_one_wins(running):
     assert sorted(statuses) == [200, 409]
 
 
-def test_the_audit_chain_is_whole_after_concurrent_writes_from_two_workers(running, empty_db_url):
-    server, codes = running
-    ann = enroll(server.url, codes["ann@corp.example"])
+def test_the_audit_chain_is_whole_after_concurrent_writes_from_two_workers(running):
+    server, codes, db_url = running
+    ann = enroll(server.url, codes["ann@corp.example"].pop())
     body = {"session_id": "", "kind": "start", "tool": "claude", "at": "2026-11-29T10:00:00Z"}
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda n: httpx.post(server.url + Paths.SESSION_EVENTS, json={**body, "session_id": f"s{n}"},
                                            headers=ann).raise_for_status(), range(40)))
-    done = run_server_cli("audit", "verify", data_dir=server.data_dir, db_url=empty_db_url)
+    done = run_server_cli("audit", "verify", data_dir=server.data_dir, db_url=db_url)
     assert re.search(r"whole: \d+ event", done.stdout)
 
 

@@ -16,9 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
@@ -72,7 +69,9 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
-def _alembic_config() -> Config:
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("aigate.server") / "migrations"))
     return config
@@ -80,11 +79,15 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest migration this code knows."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 

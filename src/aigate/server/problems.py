@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from typing import TYPE_CHECKING, Any
 
 from aigate.protocol import PROBLEM_CONTENT_TYPE, ProblemCode
+
+if TYPE_CHECKING:  # FastAPI is imported where it is used, so the CLI's jobs load without it
+    from fastapi import FastAPI
+    from starlette.responses import Response
 
 log = logging.getLogger("aigate.server")
 
@@ -60,7 +59,9 @@ def problem_body(status: int, code: ProblemCode, detail: str | None, instance: s
 
 
 def problem_response(status: int, code: ProblemCode, detail: str | None, *, instance: str | None = None,
-                     headers: dict[str, str] | None = None) -> Response:
+                     headers: dict[str, str] | None = None) -> "Response":
+    from starlette.responses import Response
+
     return Response(problem_body(status, code, detail, instance), status_code=status,
                     media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
@@ -76,8 +77,11 @@ def _describe(errors: list[dict[str, Any]]) -> tuple[int, str]:
     return 422, "; ".join(parts)
 
 
-def install(app: FastAPI) -> None:
+def install(app: "FastAPI") -> None:
     """Register the problem-details handlers on ``app``."""
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> Response:
