@@ -23,7 +23,7 @@ test-e2e: install
 	if [ $$rc -eq 5 ]; then echo "make test-e2e: pytest ran no test" >&2; exit 1; fi; exit $$rc
 
 demo:
-	bash scripts/demo.sh
+	python3 scripts/demo.py
 
 check-latest-tools:
 	bash scripts/check_latest_tools.sh
