@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from aigate import config, enrollment, keystore, paths, tokencache, tools
+from aigate import config, enrollment, keystore, paths, protocol, tokencache, tools
 from aigate.approval import ServerClient
 from aigate.errors import AigateError, ConfigError
 
@@ -112,7 +112,7 @@ def _tool_status(name: str, me, server: str | None, repository: str | None) -> d
         "tool": name,
         "approval": access.approval.value if access else "unknown",
         "key_scope": scope or tools.TOOLS[name].default_scope,
-        "grant_expires_at": grant.expires_at.isoformat() if grant else None,
+        "grant_expires_at": protocol.format_timestamp(grant.expires_at) if grant else None,
         "cached_token_expires_at": _iso(cached.expires_at) if cached else None,
     }
 

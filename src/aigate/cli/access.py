@@ -43,6 +43,8 @@ def request(
     item = client.create_request(tool, reason, seconds)
     if not as_json:
         typer.echo(f"Request {item.id} for {tool}: {item.state.value}.", err=True)
+        if item.state == protocol.RequestState.PENDING and not wait:
+            typer.echo("An approver has to approve it; `aigate requests` shows its state.", err=True)
         if item.duration_capped:
             typer.echo(f"Asked-for duration capped at the policy's maximum, "
                        f"{protocol.format_duration(item.max_duration_seconds)}.", err=True)

@@ -29,9 +29,21 @@ def print_requests(items: list[protocol.AccessRequest], *, as_json: bool) -> Non
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "tool", "requester", "state", "asked", "reason", "until", box=None)
+    table = Table(box=None)
+    # Ids, tools and emails are never cut: people copy them into `aigate admin approve ID`.
+    for name in ("id", "tool", "requester", "state", "asked"):
+        table.add_column(name, no_wrap=True, min_width=max(len(name), *(len(_cell(i, name)) for i in items)))
+    table.add_column("reason", overflow="fold")
+    table.add_column("until", no_wrap=True)
     for i in items:
         until = protocol.format_timestamp(i.expires_at) if i.expires_at else "-"
-        table.add_row(i.id, i.tool, i.requester, i.state.value, protocol.format_duration(i.requested_seconds),
-                      i.reason, until)
+        table.add_row(*(_cell(i, n) for n in ("id", "tool", "requester", "state", "asked")), i.reason, until)
     Console().print(table)
+
+
+def _cell(item: protocol.AccessRequest, name: str) -> str:
+    if name == "asked":
+        return protocol.format_duration(item.requested_seconds)
+    if name == "state":
+        return item.state.value
+    return str(getattr(item, name))
