@@ -150,26 +150,36 @@ def build_command(spec, binary, args, token: CachedToken, server, repository, de
     return binary + injection.argv_tail, env, sorted(set_vars), removed
 
 
+START_FLUSH_DELAY_SECONDS = 2.0  # a session still running then has its start sent at once
+
+
 def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: Deps) -> int:
+    """Run the child with the session recorded: the start spooled at launch and sent by a flusher
+    once the tool has run START_FLUSH_DELAY_SECONDS (a shorter run sends start and end together,
+    saving a process), the end spooled and sent at exit. Neither waits on the network."""
+    import threading
+
     session_id = os.urandom(16).hex()
     started = deps.clock()
     base = {"session_id": session_id, "tool": tool, "host": _hostname()[:255],
             "repository": repository, "token_id": token.claims.get("jti")}
-
     scope = str(token.claims["key_scope"])
     key_server = keyserve.KeyServer(scope, deps.open_store, keystore.key_entry(scope)) if deps.serve_keys else None
     if key_server:
         env = {**env, keyserve.ENV_SOCKET: key_server.address}
+    start_flush = threading.Timer(START_FLUSH_DELAY_SECONDS, deps.start_flusher, [deps.spool_dir])
+    start_flush.daemon = True
 
     def on_started(_pid: int) -> None:
         if key_server:
             key_server.start()
         spool.record(deps.spool_dir, server, {**base, "kind": "start", "at": _rfc3339(started)})
-        deps.start_flusher(deps.spool_dir)
+        start_flush.start()
 
     try:
         status = deps.run_child(argv, env, on_started)
     finally:
+        start_flush.cancel()
         if key_server:
             key_server.close()
     ended = deps.clock()

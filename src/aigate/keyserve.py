@@ -46,10 +46,15 @@ class KeyServer:
         threading.Thread(target=self._serve, name="aigate-key-serve", daemon=True).start()
 
     def close(self) -> None:
-        try:
-            self._sock.close()
-        except OSError:
-            pass
+        """Stop answering. shutdown() first: on Linux it wakes the thread blocked in accept(), which
+        close() alone would leave listening."""
+        import socket
+
+        for stop in (lambda: self._sock.shutdown(socket.SHUT_RDWR), self._sock.close):
+            try:
+                stop()
+            except OSError:
+                pass
 
     def _load(self) -> None:
         # Not at once: a tool that is gone within PREFETCH_DELAY (``claude --version``) never needs

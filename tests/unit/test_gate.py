@@ -162,3 +162,11 @@ def test_the_child_is_told_where_its_key_server_is(deps):
     gate.run_tool("claude", [], deps=deps)
     _, env = deps.run_child.calls[0]
     assert (keyserve.ENV_SOCKET in env) == keyserve.SUPPORTED
+
+
+def test_a_short_session_starts_one_flusher_for_start_and_end(deps):
+    cache(deps)
+    started = []
+    deps.start_flusher = started.append
+    gate.run_tool("claude", [], deps=deps)
+    assert started == [deps.spool_dir]
