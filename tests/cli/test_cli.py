@@ -1,7 +1,9 @@
 """The aigate commands as a user types them (fake server, in-memory keyring)."""
 
 import json
+import os
 
+import pytest
 from tests.cli.conftest import SERVER
 
 from aigate import config, keystore, paths
@@ -22,6 +24,7 @@ def test_a_bad_enrollment_code_fails_with_the_fix_and_no_traceback(cli):
     assert code == 1 and "new enrollment code" in err and "Traceback" not in err
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="an enforced file must be root-owned")
 def test_login_to_another_server_than_it_set_is_refused(cli, tmp_path, monkeypatch):
     enforced = tmp_path / "enforced" / "aigate.toml"
     enforced.parent.mkdir(mode=0o755)

@@ -30,6 +30,10 @@ def test_environment_beats_user_config_and_flag_beats_environment(tmp_path):
     assert load(tmp_path, env=env, flag="https://flag.test").server.value == "https://flag.test"
 
 
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="an enforced file must be root-owned")
+
+
+@needs_root
 def test_enforced_file_beats_everything(tmp_path):
     cfg = load(tmp_path, enforced='server = "https://it.test"\n', flag="https://flag.test",
                env={"AIGATE_SERVER": "https://env.test"})
@@ -54,6 +58,7 @@ def test_enforced_file_owned_by_an_ordinary_user_is_refused(tmp_path):
         config.load_config(env={}, system_file=tmp_path / "aigate.toml", user_file=tmp_path / "none.toml")
 
 
+@needs_root
 def test_enforced_tool_paths_are_read(tmp_path):
     cfg = load(tmp_path, enforced='[tools.claude]\npath = "/opt/claude/bin/claude"\n')
     assert cfg.tool_paths == {"claude": "/opt/claude/bin/claude"}
