@@ -133,3 +133,16 @@ def test_run_help_before_the_tool_is_aigates_own(client):
 
 def test_key_helper_with_an_unknown_option_is_a_usage_error(client):
     assert client.run("key-helper", "claude", "--server", SERVER, "--bogus", "x").returncode == 2
+
+
+def test_users_own_codex_provider_is_refused_with_exit_2_and_nothing_started(client):
+    done = client.run("run", "codex", "-c", 'model_provider="openai"', "exec", "hi")
+    assert done.returncode == 2 and "model_provider" in done.stderr and not client.record.exists()
+
+
+def test_users_own_claude_settings_are_merged_and_reach_the_tool(client):
+    done = client.run("run", "claude", "--settings", '{"model": "opus"}', "-p", "hi")
+    assert done.returncode == 0, done.stderr
+    argv = client.recorded()["argv"]
+    merged = json.loads(argv[argv.index("--settings") + 1])
+    assert merged["model"] == "opus" and "apiKeyHelper" in merged and argv[-2:] == ["-p", "hi"]
