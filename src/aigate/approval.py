@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from aigate import __version__, protocol
+from aigate import __version__, log, protocol
 from aigate.errors import AigateError, ConfigError, ConflictError, NotApproved, ServerUnreachable, UsageError
 from aigate.protocol import Paths, ProblemCode, from_wire, to_wire
 
@@ -30,6 +30,7 @@ def make_http_client(server: str, *, ca_bundle: str | None = None) -> httpx.Clie
     """An httpx client for ``server``: OS trust store (+ ``ca_bundle``), env proxies, timeouts."""
     import truststore
 
+    _warn_if_plain_http(server)
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if ca_bundle:
         try:
@@ -43,6 +44,15 @@ def make_http_client(server: str, *, ca_bundle: str | None = None) -> httpx.Clie
         timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         headers={"User-Agent": f"aigate/{__version__}"},
     )
+
+
+def _warn_if_plain_http(server: str) -> None:
+    """Plain HTTP is for a server on this machine (tests, demos); elsewhere the credential is exposed."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server)
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        log.warn(f"{server} is plain HTTP: this device's credential and approvals travel unencrypted; use https://")
 
 
 class ServerClient:

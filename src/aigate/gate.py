@@ -30,7 +30,7 @@ from aigate import (
     tokencache,
     tools,
 )
-from aigate.errors import AigateError, ConfigError, NotApproved
+from aigate.errors import AigateError, ConfigError, NotApproved, ToolNotExecutable
 from aigate.tokencache import CachedToken
 
 
@@ -50,6 +50,9 @@ def _detect_repository() -> str | None:
 
 def _open_store() -> keystore.KeyStore:
     return keystore.open_keystore()
+
+
+ENV_RUNNING = "AIGATE_RUNNING_TOOL"  # set in the tool's environment: the tool aigate started
 
 
 class Deps:
@@ -113,6 +116,11 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
     except AigateError as err:  # reported after the cheaper binary check
         cfg, cfg_error = None, err
     binary = resolve_binary(spec, cfg, deps)
+    if deps.env.get(ENV_RUNNING) == spec.name:
+        raise ToolNotExecutable(
+            f"the {spec.binary} found at {binary[0]} starts `aigate run {spec.name}` again (a loop)",
+            hint=f"put the real {spec.binary} first on PATH, or name it in aigate.toml ([tools.{spec.name}] path)",
+        )
     if cfg_error:
         raise cfg_error
     server = cfg.require_server()
@@ -145,6 +153,7 @@ def build_command(spec, binary, args, token: CachedToken, server, repository, de
             log.warn(f"ignoring the policy's {name}: aigate never passes a competing credential")
             continue
         set_vars[name] = str(value)
+    set_vars[ENV_RUNNING] = spec.name  # a wrapper on PATH that runs aigate again is caught, not looped
     env, removed = launch.child_env(deps.env, scrub=tools.SCRUBBED_VARIABLES, set_vars=set_vars)
     log.debug(f"child environment: set {sorted(set_vars)}, removed {removed}")
     return binary + injection.argv_tail, env, sorted(set_vars), removed

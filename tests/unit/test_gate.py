@@ -4,7 +4,7 @@ import pytest
 from tests.unit.conftest import Clock, claims_for, unsigned_token
 
 from aigate import config, enrollment, gate, keyserve, keystore, tokencache
-from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotFound, UsageError
+from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotExecutable, ToolNotFound, UsageError
 
 SERVER = "https://aigate.test"
 KEY = "sk-ant-unit-0123456789abcdef"
@@ -170,3 +170,10 @@ def test_a_short_session_starts_one_flusher_for_start_and_end(deps):
     deps.start_flusher = started.append
     gate.run_tool("claude", [], deps=deps)
     assert started == [deps.spool_dir]
+
+
+def test_a_tool_wrapper_that_runs_aigate_again_is_refused_not_looped(deps):
+    cache(deps)
+    deps.env[gate.ENV_RUNNING] = "claude"
+    with pytest.raises(ToolNotExecutable):
+        gate.run_tool("claude", [], deps=deps)
