@@ -77,7 +77,9 @@ class Deps:
         self.spool_dir = paths.spool_dir()
         self.key_index = paths.key_index_file()
         self.enrollments = paths.enrollment_file()
-        self.own_entry = sys.argv[0] if sys.argv and sys.argv[0] else None
+        # the running entry, and the console script beside this Python (when run as `python -m aigate`)
+        self.own_entry = [p for p in (sys.argv[0] if sys.argv else "", os.path.join(
+            os.path.dirname(sys.executable), "aigate")) if p]
         self.python = sys.executable
         self.out = print
         self.serve_keys = keyserve.SUPPORTED  # hand the key to the tool's callbacks from this process

@@ -25,19 +25,20 @@ def find_binary(
     name: str,
     *,
     path_env: str | None,
-    own_entry: str | None = None,
+    own_entry: str | list[str] | None = None,
     windows: bool = sys.platform == "win32",
     pathext: str | None = None,
 ) -> list[str]:
     """The argv prefix that starts tool ``name``: ``[binary]``, or ``[node, script]`` for an npm shim.
 
-    ``path_env`` is the PATH to search; ``own_entry`` the path of the running aigate (skipped).
+    ``path_env`` is the PATH to search; ``own_entry`` the path(s) of aigate's own entry (skipped).
     """
-    own = _real(own_entry) if own_entry else None
+    entries = [own_entry] if isinstance(own_entry, str) else list(own_entry or [])
+    own = {_real(e) for e in entries if e}
     not_executable = None
     for directory in (path_env or "").split(os.pathsep):
         for candidate in _candidates(Path(directory or "."), name, windows, pathext):
-            if not candidate.is_file() or (own and _real(str(candidate)) == own):
+            if not candidate.is_file() or _real(str(candidate)) in own:
                 continue
             if windows or os.access(candidate, os.X_OK):
                 return _windows_command(candidate, path_env) if windows else [str(candidate)]
