@@ -17,6 +17,7 @@ from fastapi import FastAPI
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
 from aigate.server import access, problems
+from aigate.server.fastpath import TokenFastPath, replay
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
 from aigate.server.settings import Settings
@@ -42,6 +43,7 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS) -> F
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(TokenFastPath, services=services)  # outermost: see fastpath.py
     return app
 
 
@@ -85,7 +87,7 @@ class BodyLimit:
             more = message.get("more_body", False)
             if len(body) > self.limit:
                 return await self._refuse(scope, send)
-        return await self.app(scope, _replay(bytes(body), receive), send)
+        return await self.app(scope, replay(bytes(body), receive), send)
 
     async def _refuse(self, scope: dict, send: Any) -> None:
         detail = f"request bodies are limited to {self.limit} bytes"
@@ -96,14 +98,3 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _replay(body: bytes, receive: Any) -> Any:
-    sent = False
-
-    async def replay() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -104,12 +104,28 @@ def install(app: "FastAPI") -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        from sqlalchemy.exc import OperationalError
+        status, body, headers = render(exc, request.url.path, request.method)
+        return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
-        if isinstance(exc, OperationalError):
-            log.error("database unavailable: %s", type(exc.orig).__name__)
-            return problem_response(503, ProblemCode.UNAVAILABLE, "the database is unavailable; retry later",
-                                    instance=request.url.path, headers={"Retry-After": "5"})
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem_response(500, ProblemCode.INTERNAL, "an unexpected error; it was logged",
-                                instance=request.url.path)
+
+def render(exc: BaseException, path: str, method: str = "") -> tuple[int, bytes, dict[str, str]]:
+    """``(status, problem body, headers)`` for an exception: an ApiProblem as itself, a database
+    that is down or locked as 503 (with Retry-After), anything else as a logged 500."""
+    if isinstance(exc, ApiProblem):
+        return exc.status, problem_body(exc.status, exc.code, exc.detail, path), exc.headers
+    if _database_down(exc):
+        log.error("database unavailable: %s", type(exc).__name__)
+        body = problem_body(503, ProblemCode.UNAVAILABLE, "the database is unavailable; retry later", path)
+        return 503, body, {"Retry-After": "5"}
+    log.error("unexpected error on %s %s", method, path, exc_info=exc)
+    return 500, problem_body(500, ProblemCode.INTERNAL, "an unexpected error; it was logged", path), {}
+
+
+def _database_down(exc: BaseException) -> bool:
+    """SQLAlchemy's OperationalError, or a DBAPI driver's own (raw connections on the hot path)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    module = type(exc).__module__.split(".")[0]
+    return module in ("sqlite3", "psycopg") and type(exc).__name__ in ("OperationalError", "InterfaceError")
