@@ -6,8 +6,9 @@ for the token's scope (78), then builds the child's argv and environment (:mod:`
 :mod:`aigate.launch`) and runs it, spooling the session's start and end (:mod:`aigate.spool`).
 
 The warm path (valid cached token) touches no HTTP client, JWT library or keyring: the scope check
-reads the names-only index; the tool's key callback (``key_helper``) reads the keyring. Dependencies
-arrive in :class:`Deps`, whose defaults are the real ones; tests pass fakes.
+reads the names-only index. The tool's key callback (``key_helper``) re-checks the approval the same
+way, then takes the key from the session's key server (:mod:`aigate.keyserve`) or, without one, from
+the keyring. Dependencies arrive in :class:`Deps`, whose defaults are the real ones; tests pass fakes.
 """
 
 from __future__ import annotations
