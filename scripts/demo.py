@@ -36,8 +36,8 @@ VENV = REPO / ".demo" / "venv"
 BIN = VENV / "bin"
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
-import toolenv  # noqa: E402  (stdlib only: where the tools are, a seeded HOME, a clean env)
-import vendor_standin  # noqa: E402
+import toolenv
+import vendor_standin
 
 DEMO_KEYS = {"anthropic": "sk-ant-demo-0000-scoped-a1b2", "openai": "sk-openai-demo-0000-scoped-c3d4"}
 COMPETING = {"ANTHROPIC_API_KEY": "sk-ant-competing-from-shell", "OPENAI_API_KEY": "sk-openai-competing",
@@ -67,7 +67,7 @@ def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None 
         expect: int = 0) -> subprocess.CompletedProcess[str]:
     """Run and echo a command as the person typing it (``show``), then its output."""
     print(f"{BOLD}$ {show or shlex.join(argv)}{RESET}", flush=True)
-    result = subprocess.run(argv, env=env, cwd=cwd, input=input, text=True, capture_output=True,
+    result = subprocess.run(argv, env=env, cwd=cwd, input=input, text=True, capture_output=True, check=False,
                             stdin=None if input is not None else subprocess.DEVNULL, timeout=300)
     if not quiet:
         for line in (result.stdout + result.stderr).rstrip().splitlines():

@@ -16,13 +16,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 sys.path.insert(0, str(REPO))  # tests.support.server, the server tests' helpers
 
-from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, new_person  # noqa: E402
-from keyring_daemon import SecretServiceSession  # noqa: E402
-from terminal import Terminal  # noqa: E402
-from toolenv import ToolMissing, seed_home, tool_path  # noqa: E402
-from vendor_standin import VendorStandin  # noqa: E402
-
-from tests.support.postgres import postgres_url  # noqa: E402, F401 - the server tests' fixture
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, new_person
+from keyring_daemon import SecretServiceSession
+from terminal import Terminal
+from tests.support.postgres import postgres_url  # noqa: F401 - the server tests' fixture
+from toolenv import ToolMissing, seed_home, tool_path
+from vendor_standin import VendorStandin
 
 
 def _tool(name: str) -> Path:

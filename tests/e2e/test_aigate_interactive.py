@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Person
 from terminal import Terminal
+from toolenv import CLAUDE_READY, CODEX_READY
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,7 @@ def assert_no_key_on(screen: str) -> None:
 def test_interactive_claude_answers_without_a_key_dialog(ready_dev, standin: VendorStandin, terminal):
     start(terminal, ready_dev, "claude", extra={"ANTHROPIC_BASE_URL": standin.url,
                                                 "ANTHROPIC_API_KEY": "sk-ant-competing-env"})
-    screen = terminal.wait_for("for shortcuts")
+    screen = terminal.wait_for(CLAUDE_READY)
     assert "Detected a custom API key" not in screen
     terminal.type("hello from a terminal")
     screen = terminal.wait_for(f"{REPLY_MARKER} from anthropic: you said 'hello from a terminal'")
@@ -41,7 +42,7 @@ def test_interactive_claude_answers_without_a_key_dialog(ready_dev, standin: Ven
 
 def test_interactive_claude_exit_command_ends_aigate_with_0(ready_dev, standin: VendorStandin, terminal):
     start(terminal, ready_dev, "claude", extra={"ANTHROPIC_BASE_URL": standin.url})
-    terminal.wait_for("for shortcuts")
+    terminal.wait_for(CLAUDE_READY)
     terminal.type("/exit")
     assert terminal.wait_exit() == 0
 
@@ -49,7 +50,7 @@ def test_interactive_claude_exit_command_ends_aigate_with_0(ready_dev, standin: 
 def test_interactive_codex_answers_and_ctrl_c_arrives_once(ready_dev, standin: VendorStandin, terminal):
     start(terminal, ready_dev, "codex", "-c", f'openai_base_url="{standin.openai_url}"',
           extra={"OPENAI_API_KEY": "sk-openai-competing-env", "CODEX_API_KEY": "sk-codex-competing-env"})
-    screen = terminal.wait_for("Ask Codex to do anything")
+    screen = terminal.wait_for(CODEX_READY)
     assert "Sign in" not in screen
     terminal.type("hello codex from a terminal")
     terminal.wait_for(f"{REPLY_MARKER} from openai: you said 'hello codex from a terminal'")
@@ -57,7 +58,7 @@ def test_interactive_codex_answers_and_ctrl_c_arrives_once(ready_dev, standin: V
     terminal.keys("-l", "a draft")
     terminal.wait_for("a draft")
     terminal.keys("C-c")  # with text in the composer, Ctrl-C clears it; a second one would quit
-    terminal.wait_for("Ask Codex to do anything")
+    terminal.wait_for(CODEX_READY)
     assert terminal.exit_status() is None
     terminal.keys("C-c")  # at an empty prompt, Ctrl-C ends the session
     assert terminal.wait_exit() == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from deployment import ANTHROPIC_KEY, VENV_BIN, Deployment, Person, grant
 from terminal import Terminal
+from toolenv import CLAUDE_READY
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +69,7 @@ def test_session_end_sent_after_the_server_comes_back_exactly_once(
     approved: Person, own_deployment: Deployment, standin: VendorStandin, terminal: Terminal
 ):
     terminal.start([str(VENV_BIN / "aigate"), "run", "claude"], approved.env({"ANTHROPIC_BASE_URL": standin.url}))
-    terminal.wait_for("for shortcuts")
+    terminal.wait_for(CLAUDE_READY)
     wait_until(lambda: own_deployment.sessions("start"), "the session's start in the audit log")
     session_id = own_deployment.sessions("start")[0]["subject"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from terminal import Terminal
-from toolenv import PINNED, helper_calls, tool_env, write_helper
+from toolenv import CLAUDE_READY, CODEX_READY, PINNED, helper_calls, tool_env, write_helper
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def run(
     timeout: float = 90,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in argv], cwd=workdir, env=tool_env(home, extra, proxy=standin.url),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def codex_provider(base_url: str, name: str = "standin", **fields: str) -> list[str]:
@@ -127,7 +127,7 @@ def test_interactive_claude_with_helper_shows_no_dialog_and_answers(
     helper = write_helper(tmp_path / "helper.sh", "sk-ant-helper-4", log)
     env = tool_env(home, {"ANTHROPIC_BASE_URL": standin.url}, proxy=standin.url)
     terminal.start([str(claude_bin), "--settings", f'{{"apiKeyHelper": "{helper}"}}'], env)
-    terminal.wait_for("for shortcuts")
+    terminal.wait_for(CLAUDE_READY)
     assert "API key" not in terminal.screen()
     terminal.type("tell me a joke")
     terminal.wait_for(f"{REPLY_MARKER} from anthropic: you said 'tell me a joke'")
@@ -147,7 +147,7 @@ def test_interactive_claude_reruns_helper_after_its_ttl(
     env = tool_env(home, {"ANTHROPIC_BASE_URL": standin.url, "CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "1000"},
                    proxy=standin.url)
     terminal.start([str(claude_bin), "--settings", f'{{"apiKeyHelper": "{helper}"}}'], env)
-    terminal.wait_for("for shortcuts")
+    terminal.wait_for(CLAUDE_READY)
     terminal.type("first question")
     terminal.wait_for("you said 'first question'")
     before = helper_calls(log)
@@ -243,7 +243,7 @@ def test_interactive_codex_with_auth_command_answers_typed_prompt(
     helper = write_helper(tmp_path / "helper.sh", "sk-codex-helper-2", tmp_path / "helper.log")
     provider = codex_provider(standin.openai_url, auth=auth_command(helper))
     terminal.start([str(codex_bin), *provider], tool_env(home, proxy=standin.url))
-    terminal.wait_for("Ask Codex to do anything")
+    terminal.wait_for(CODEX_READY)
     terminal.type("say hi to me")
     terminal.wait_for(f"{REPLY_MARKER} from openai: you said 'say hi to me'")
     assert credentials_seen(standin.records()) == {"sk-codex-helper-2"}
@@ -257,11 +257,11 @@ def test_interactive_codex_leaves_text_and_enter_in_one_burst_unsent(
     helper = write_helper(tmp_path / "helper.sh", "sk-codex-helper-3", tmp_path / "helper.log")
     provider = codex_provider(standin.openai_url, auth=auth_command(helper))
     terminal.start([str(codex_bin), *provider], tool_env(home, proxy=standin.url))
-    terminal.wait_for("Ask Codex to do anything")
+    terminal.wait_for(CODEX_READY)
     terminal.type_and_enter_at_once("burst text")
     time.sleep(3)
     assert not any(c["method"] == "POST" for c in standin.model_calls())
     terminal.keys("C-c")  # clears the composer
-    terminal.wait_for("Ask Codex to do anything")
+    terminal.wait_for(CODEX_READY)
     terminal.keys("C-c")
     assert terminal.wait_exit() == 0

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -123,7 +123,7 @@ class Person:
             [str(VENV_BIN / "aigate"), *args], cwd=cwd or self.workdir,
             env=self.env(extra, with_tools=with_tools), input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=timeout)
+            capture_output=True, text=True, timeout=timeout, check=False)
         self.printed += [result.stdout, result.stderr]
         return result
 

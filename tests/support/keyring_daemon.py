@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
 _PASSWORD = b"aigate-test-login-keyring\n"
@@ -75,7 +76,7 @@ class SecretServiceSession:
             reply = subprocess.run(
                 ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/",
                  "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"],
-                capture_output=True, text=True, env={**os.environ, **self.env}, timeout=10)
+                capture_output=True, text=True, env={**os.environ, **self.env}, timeout=10, check=False)
             if "boolean true" in reply.stdout:
                 return
             if self._keyring is not None and self._keyring.poll() is not None:
@@ -97,7 +98,7 @@ class SecretServiceSession:
             self._bus.stdout.close()
         self._keyring = self._bus = None
 
-    def __enter__(self) -> SecretServiceSession:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,6 +27,11 @@ QUIET = {
     "DISABLE_ERROR_REPORTING": "1",
     "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY": "1",
 }
+
+#: On screen once an interactive session waits for input: Claude's prompt line (its footer text
+#: changes between releases), Codex's composer placeholder.
+CLAUDE_READY = re.compile(r"^❯", re.MULTILINE)
+CODEX_READY = "Ask Codex to do anything"
 
 
 class ToolMissing(Exception):

@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 #: Every reply starts with this, so tests can tell the stand-in's answer from anything else on screen.
 REPLY_MARKER = "stand-in reply"
@@ -146,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the JSON-lines log is the record; keep stderr quiet for the tools' terminals
 
     def _read_body(self) -> bytes:
@@ -188,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(chunk)
             self.wfile.flush()
 
-    def do_CONNECT(self) -> None:  # noqa: N802 - http.server's naming
+    def do_CONNECT(self) -> None:
         # Tests also name the stand-in as HTTPS_PROXY: a tool that reaches for a real host is recorded
         # here (path = "host:443") and refused, and nothing leaves the machine.
         self._record(b"")
@@ -202,12 +202,12 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._record(b"")
         if not self._refuse_proxied():
             self._send_json(200, {})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         entry = self._record(b"")
         path = self.path.split("?", 1)[0]
         if self._refuse_proxied():
@@ -222,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, {})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         raw = self._read_body()
         entry = self._record(raw)
         if self._refuse_proxied():
@@ -300,7 +300,7 @@ class VendorStandin:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> VendorStandin:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
