@@ -94,7 +94,7 @@ def start_flusher(spool: Path) -> None:
 def _send_with_keyring(spool: Path) -> tuple[int, int]:
     """The flusher's own work: real keyring, real HTTP client, one client per server."""
     from aigate import approval, config, keystore, protocol
-    from aigate.errors import ServerUnreachable
+    from aigate.errors import ServerUnreachable, UsageError
 
     store = keystore.open_keystore()
     ca_bundle = config.load_config().ca_bundle.value
@@ -115,6 +115,8 @@ def _send_with_keyring(spool: Path) -> tuple[int, int]:
         except ServerUnreachable:
             down.add(server)
             raise
+        except (UsageError, ValueError) as err:  # the server will never take it: resending cannot help
+            log.debug(f"dropping a session event the server refuses: {err}")
 
     sent = kept = 0
     while True:  # events spooled while this flusher ran are sent too
