@@ -26,5 +26,13 @@ def debug(message: str) -> None:
         print(f"aigate: debug: {message}", file=sys.stderr, flush=True)
 
 
+_warned: set[str] = set()
+
+
 def warn(message: str) -> None:
+    """A warning on stderr, once per process (a background thread repeating it would scribble over
+    the tool's screen)."""
+    if message in _warned:
+        return
+    _warned.add(message)
     print(f"aigate: warning: {message}", file=sys.stderr, flush=True)
