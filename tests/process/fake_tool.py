@@ -1,7 +1,8 @@
 """A stand-in for claude/codex that records what it got: argv, environment, signals, process group.
 
 Installed under the tool's name by the process tests. Behaviour from FAKE_TOOL_MODE:
-``exit:N`` exit with N; ``kill:N`` die of signal N; ``wait`` print READY and wait for signals (exits 0
+``exit:N`` exit with N; ``kill:N`` die of signal N; ``helper-twice:S`` call the key helper, wait for
+the file FAKE_TOOL_GO, sleep S seconds and call it again; ``wait`` print READY and wait for signals (exits 0
 half a second after the first one); ``helper`` run the key helper the way the tool would (Claude:
 apiKeyHelper from --settings through a shell; Codex: the provider's auth command) and record its stdout.
 The record (JSON) goes to FAKE_TOOL_RECORD, rewritten after every event.
@@ -49,6 +50,15 @@ if mode.startswith("kill:"):
     time.sleep(5)
 if mode == "helper":
     state["helper"] = helper_output()
+    save()
+    sys.exit(0)
+if mode.startswith("helper-twice:"):  # call back, wait for GO_FILE, sleep N s, call back again
+    state["helper"] = helper_output()
+    save()
+    while not os.path.exists(os.environ["FAKE_TOOL_GO"]):
+        time.sleep(0.05)
+    time.sleep(float(mode.split(":")[1]))
+    state["helper_again"] = helper_output()
     save()
     sys.exit(0)
 if mode == "wait":

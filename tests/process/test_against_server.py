@@ -107,3 +107,24 @@ def test_status_shows_the_grant(people, server):
     report = json.loads(client.run("status", "--json", env=client.env(**ann)).stdout)
     codex = next(t for t in report["tools"] if t["tool"] == "codex")
     assert report["server_reachable"] and codex["grant_expires_at"]
+
+
+def test_a_revocation_stops_a_running_session_at_its_next_key_callback(people, server):
+    import subprocess
+
+    client, ann, bob = people
+    filed = json.loads(client.run("request", "claude", "--reason", "long", "--json", env=client.env(**ann)).stdout)
+    client.run("admin", "approve", filed["id"], env=client.env(**bob))
+    client.run("keys", "set", "anthropic", "--stdin", env=client.env(**ann), input=KEY)
+    go = client.tmp / "go"
+    session = subprocess.Popen(client.argv("run", "claude"), cwd=client.tmp, stdout=subprocess.DEVNULL,
+                               env=client.env(**ann, FAKE_TOOL_MODE="helper-twice:4.5", FAKE_TOOL_GO=str(go)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (client.record.exists() and client.recorded().get("helper")):
+        time.sleep(0.1)
+    assert client.recorded()["helper"]["stdout"] == KEY + "\n"
+    assert client.run("admin", "revoke", filed["id"], "--reason", "stop", env=client.env(**bob)).returncode == 0
+    go.touch()
+    assert session.wait(timeout=60) == 0
+    again = client.recorded()["helper_again"]
+    assert again["status"] == 77 and again["stdout"] == "" and "not approved" in again["stderr"]
