@@ -99,7 +99,7 @@ def settle(home: Path) -> None:
     """Wait (at most 3 s) until no spool flusher of this HOME runs any more."""
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        busy = subprocess.run(["pgrep", "-f", "aigate.spool"], capture_output=True).stdout.strip()
+        busy = subprocess.run(["pgrep", "-f", f"aigate.spool {home}"], capture_output=True).stdout.strip()
         if not busy:
             return
         time.sleep(0.05)
