@@ -86,10 +86,19 @@ def callback_in_session(home: Path, env: dict[str, str], aigate: str, runs: int)
     return json.loads(out.read_text())
 
 
+CPU: dict[str, list[float]] = {}  # argv[0]-keyed CPU times (ms): user+sys of the process and its waited children
+
+
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    CPU.setdefault(" ".join(argv[:2]), []).append(cpu)
     if done.returncode != 0:
         raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     return elapsed * 1000
@@ -145,6 +154,11 @@ def report(pairs, callbacks, helpers, pythons) -> int:
     print(f"added by aigate run:    median {added:7.1f} ms  (ratio {gated / direct:.1f}x)   target <= {TARGET_MS:.0f} ms")
     print(f"key callback in a run:  median {callback:7.1f} ms  (sh -c + aigate key-helper)   target <= {TARGET_MS:.0f} ms")
     print(f"key-helper, no session: median {outside:7.1f} ms  (reads the keyring itself; for reference)")
+    cpu = {k: statistics.median(v) for k, v in CPU.items()}
+    gated_cpu = next(v for k, v in cpu.items() if k.endswith(" run"))
+    direct_cpu = min(cpu.values())
+    print(f"CPU time (user+sys) of aigate run: median {gated_cpu:.1f} ms vs {direct_cpu:.1f} ms for the tool alone"
+          " (less sensitive to machine load than wall time)")
     print(f"bare python -c pass:    median {python:7.1f} ms  (load: {os.getloadavg()[0]:.2f})")
     return 0 if added <= TARGET_MS and callback <= TARGET_MS else 1
 
