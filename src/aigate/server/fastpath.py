@@ -12,7 +12,6 @@ unusual (no or wrong content type, bad JSON or fields, missing credential, a fir
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -54,8 +53,8 @@ class TokenFastPath:
     async def _issue(self, scope: dict, receive: Any, send: Any, request: p.ApprovalTokenCreate,
                      credential: str, body: bytes) -> None:
         services = self.services
-        job = partial(tokens.issue_job, credential=credential, tool=request.tool, repository=request.repository,
-                      policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
+        job = tokens.IssueJob(credential=credential, tool=request.tool, repository=request.repository,
+                              policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
         try:
             outcome = await services.writer.compute(job)
         except Exception as exc:  # noqa: BLE001 - rendered exactly as the exception handlers do

@@ -161,13 +161,25 @@ _AUTH = Prepared(
 def authenticate(conn: Connection | RawReader, credential: str) -> Caller:
     """The Caller behind a device credential; ApiProblem 401 unauthenticated or 403 user-disabled."""
     device_id = _device_id_of(credential)
-    row = _AUTH.first(conn, {"device_id": device_id})
+    return caller_from_row(_AUTH.first(conn, {"device_id": device_id}), credential, device_id)
+
+
+def caller_from_row(row: tuple | None, credential: str, device_id: str) -> Caller:
+    """Check ``credential`` against its device row (the columns of ``_AUTH``), or raise 401/403."""
     if row is None or row[1] is not None or not hmac.compare_digest(row[0], sha256_hex(credential)):
         raise unauthenticated()
     if row[6]:
         raise ApiProblem(403, ProblemCode.USER_DISABLED,
                          f"user {row[3]} is disabled; an admin can enable it (`aigate-server users enable`)")
     return Caller(row[2], row[3], json.loads(row[4]), Role(row[5]), device_id)
+
+
+def device_id_of(credential: str) -> str | None:
+    """The device id inside a well-formed credential, or None."""
+    try:
+        return _device_id_of(credential)
+    except ApiProblem:
+        return None
 
 
 def _device_id_of(credential: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from aigate import protocol as p
 from aigate.server.access import active_grant
 from aigate.server.audit import AuditEvent
+from aigate.server import identity, prefetch
 from aigate.server.identity import Caller, authenticate
 from aigate.server.policy import Policy, Verdict
 from aigate.server.problems import ApiProblem
@@ -60,30 +61,64 @@ class NeedsAutomaticGrant:
     verdict: Verdict
 
 
-def issue_job(reader: Any, now: float, *, credential: str, tool: str, repository: str | None,
-              policy: Policy, keys: KeyRing, issuer: str) -> tuple[Any, list[AuditEvent]]:
+@dataclass
+class IssueJob:
     """Read job (see :meth:`Writer.compute`): an ApprovalToken and its ``approval_token.issued`` event.
 
     Raises ApiProblem: 401/403 (authentication), 422 unknown-tool, 403 denied-by-policy, 403
     not-approved. Returns (not raises) a 403 repository-denied problem with an
     ``approval_token.refused`` event, so the refusal is audited; or NeedsAutomaticGrant.
+    The writer first calls :meth:`prefetch` for all IssueJobs of a batch: two queries in all
+    instead of two per request.
     """
-    caller, grant = lookup(reader, credential, tool, now)
-    verdict = resolve_verdict(policy, caller, tool)
-    normalized = p.normalize_repository(repository or "")
-    if verdict.repository_denied(normalized):
-        refused = AuditEvent(caller.email, "approval_token.refused", normalized or "",
-                             {"tool": tool, "why": "repository denied"}, caller.device_id)
-        return ApiProblem(403, p.ProblemCode.REPOSITORY_DENIED,
-                          f"the policy denies {tool} in repository {normalized}"), [refused]
-    if grant is None:
-        if verdict.approval == p.ApprovalMode.AUTO:
-            return NeedsAutomaticGrant(caller, verdict), []
-        raise ApiProblem(403, p.ProblemCode.NOT_APPROVED,
-                         f"no active grant for {tool}; ask for one with `aigate request {tool} --reason ...`")
-    claims = claims_for(caller, verdict, grant, normalized, issuer=issuer, token_ttl=policy.token_ttl, now=now)
-    kid, token = keys.sign(claims)
-    return envelope(token, claims), [issued_event(caller, claims, kid)]
+
+    credential: str
+    tool: str
+    repository: str | None
+    policy: Policy
+    keys: KeyRing
+    issuer: str
+    found: tuple[Caller, GrantRef | None] | None = None
+
+    @staticmethod
+    def prefetch(reader: Any, jobs: list["IssueJob"], now: float) -> None:
+        devices = prefetch.device_rows(reader, [identity.device_id_of(j.credential) for j in jobs])
+        callers = {}
+        for job in jobs:
+            device_id = identity.device_id_of(job.credential)
+            row = devices.get(device_id)
+            if row is not None:
+                callers[id(job)] = row
+        grants = prefetch.grant_rows(reader, {r[2] for r in callers.values()}, now)
+        for job in jobs:
+            row = callers.get(id(job))
+            if row is None:
+                continue
+            try:
+                caller = identity.caller_from_row(row, job.credential, identity.device_id_of(job.credential))
+            except ApiProblem:
+                continue  # the job itself raises it again
+            grant = grants.get((caller.user_id, job.tool))
+            job.found = (caller, None if grant is None else GrantRef(*grant))
+
+    def __call__(self, reader: Any, now: float) -> tuple[Any, list[AuditEvent]]:
+        caller, grant = self.found or lookup(reader, self.credential, self.tool, now)
+        verdict = resolve_verdict(self.policy, caller, self.tool)
+        normalized = p.normalize_repository(self.repository or "")
+        if verdict.repository_denied(normalized):
+            refused = AuditEvent(caller.email, "approval_token.refused", normalized or "",
+                                 {"tool": self.tool, "why": "repository denied"}, caller.device_id)
+            return ApiProblem(403, p.ProblemCode.REPOSITORY_DENIED,
+                              f"the policy denies {self.tool} in repository {normalized}"), [refused]
+        if grant is None:
+            if verdict.approval == p.ApprovalMode.AUTO:
+                return NeedsAutomaticGrant(caller, verdict), []
+            raise ApiProblem(403, p.ProblemCode.NOT_APPROVED, f"no active grant for {self.tool}; ask for one "
+                             f"with `aigate request {self.tool} --reason ...`")
+        claims = claims_for(caller, verdict, grant, normalized, issuer=self.issuer,
+                            token_ttl=self.policy.token_ttl, now=now)
+        kid, token = self.keys.sign(claims)
+        return envelope(token, claims), [issued_event(caller, claims, kid)]
 
 
 def resolve_verdict(policy: Policy, caller: Caller, tool: str) -> Verdict:

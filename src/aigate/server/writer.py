@@ -141,6 +141,7 @@ class Writer:
     def _commit(self, batch: list[_Item]) -> None:
         now = self.clock()
         settled: list[tuple[_Item, bool, Any]] = []
+        self._prefetch([item.job for item in batch if item.read and hasattr(item.job, "prefetch")], now)
         writes = [item for item in batch if not item.read or self._prepare(item, now, settled)]
         if writes:
             try:
@@ -152,6 +153,18 @@ class Writer:
             settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes))
         if self._event_loop is not None:  # one wake-up of the event loop per batch, not per request
             self._event_loop.call_soon_threadsafe(_settle_all, settled)
+
+    def _prefetch(self, jobs: list[Any], now: float) -> None:
+        """Let read jobs of one kind load what they need together (``type(job).prefetch``)."""
+        if not jobs:
+            return
+        try:
+            if self._reader is None:
+                self._reader = RawReader(self.engine)
+            type(jobs[0]).prefetch(self._reader, jobs, now)
+        except Exception as err:  # each job then reads for itself, and reports any error itself
+            self._reader = None
+            log.warning("prefetch failed: %s", type(err).__name__)
 
     def _prepare(self, item: _Item, now: float, settled: list) -> bool:
         """Run a read job; on success it becomes a plain append of its events."""

@@ -9,7 +9,7 @@ second step, to record the automatic grant.
 from __future__ import annotations
 
 import json
-from functools import partial
+from dataclasses import replace
 
 from fastapi import APIRouter, Response
 
@@ -25,14 +25,14 @@ router = APIRouter(tags=["approval tokens"])
 @router.post(p.Paths.APPROVAL_TOKENS, status_code=201, response_model=p.ApprovalToken,
              summary="Issue an approval token for an active grant (or an `auto` rule) of the caller's user")
 async def issue(body: p.ApprovalTokenCreate, credential: CredentialDep, services: ServicesDep) -> Response:
-    issue_job = partial(tokens.issue_job, credential=credential, tool=body.tool, repository=body.repository,
-                        policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
+    issue_job = tokens.IssueJob(credential=credential, tool=body.tool, repository=body.repository,
+                                policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
     outcome = await services.writer.compute(issue_job)
     if isinstance(outcome, tokens.NeedsAutomaticGrant):
         job = create_job(outcome.caller, outcome.verdict, "automatic grant (policy: auto)", None,
                          services.policy.review_ttl)
         await services.writer.submit(job)
-        outcome = await services.writer.compute(issue_job)
+        outcome = await services.writer.compute(replace(issue_job, found=None))
     if isinstance(outcome, ApiProblem):  # refused, and the refusal is on record
         raise outcome
     # Already the declared response model; encoding it here skips a second validation pass.
