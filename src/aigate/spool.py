@@ -73,22 +73,26 @@ def start_flusher(spool: Path) -> None:
     """Start ``python -m aigate.spool SPOOL`` detached (own session, no terminal); never waits."""
     if not pending(spool):
         return
-    import subprocess
-
-    options: dict = {"start_new_session": True} if os.name == "posix" else {
-        "creationflags": getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-    }
+    argv = [sys.executable, "-m", "aigate.spool", str(spool)]
     try:
-        subprocess.Popen(
-            [sys.executable, "-m", "aigate.spool", str(spool)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=None if log.debug_enabled() else subprocess.DEVNULL,
-            close_fds=True,
-            **options,
-        )
+        if hasattr(os, "posix_spawn"):  # cheaper than importing subprocess on the warm path
+            stderr = (os.POSIX_SPAWN_DUP2, 2, 2) if log.debug_enabled() else (
+                os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)
+            actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                       (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), stderr]
+            os.posix_spawn(sys.executable, argv, os.environ, file_actions=actions, setsid=True, setsigmask=set())
+        else:
+            _start_detached_windows(argv)
     except OSError as err:
         log.debug(f"could not start the spool flusher: {err}")
+
+
+def _start_detached_windows(argv: list[str]) -> None:
+    import subprocess
+
+    flags = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+    subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     close_fds=True, creationflags=flags)
 
 
 def _send_with_keyring(spool: Path) -> tuple[int, int]:
