@@ -105,7 +105,13 @@ def open_keystore(*, env: dict[str, str] | None = None, state: Path | None = Non
     env = os.environ if env is None else env
     record = (state or paths.state_dir()) / paths.keyring_backend_file().name
     class_path = env.get(ENV_BACKEND) or _recorded(record)
-    backend = _load(class_path) if class_path else _discover()
+    try:
+        backend = _load(class_path) if class_path else _discover()
+    except ConfigError:
+        if env.get(ENV_BACKEND):
+            raise
+        log.debug(f"the recorded keyring backend {class_path} no longer loads; looking again")
+        backend = _discover()  # e.g. the backend's package was uninstalled since it was recorded
     resolved = f"{type(backend).__module__}.{type(backend).__qualname__}"
     _check_safe(resolved, env)
     if not env.get(ENV_BACKEND) and resolved != class_path:

@@ -63,3 +63,9 @@ def test_scope_index_holds_names_only(tmp_path):
     keystore.record_scope("openai", True, index)
     keystore.record_scope("openai", False, index)
     assert keystore.stored_scopes(index) == ["anthropic"]
+
+
+def test_a_recorded_backend_that_no_longer_loads_is_discovered_again(tmp_path):
+    (tmp_path / "keyring-backend").write_text("no_such_package.Keyring")
+    store = keystore.open_keystore(env={"AIGATE_ALLOW_INSECURE_KEYRING": "1"}, state=tmp_path)
+    assert (tmp_path / "keyring-backend").read_text() == store.description != "no_such_package.Keyring"
