@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from aigate import config, enrollment, keystore, paths, protocol, tokencache, tools
 from aigate.approval import ServerClient
-from aigate.errors import AigateError, ConfigError
+from aigate.errors import AigateError, ConfigError, UsageError
 
 ClientFactory = Callable[[str], ServerClient]  # server URL -> a client (anonymous or as this device)
 
@@ -33,7 +33,7 @@ def choose_server(cfg: config.Config, requested: str | None) -> str:
     if not server:
         raise ConfigError("which aigate server? none is configured", hint="aigate login --server https://aigate.example.com")
     if not server.startswith(("https://", "http://")):
-        raise ConfigError(f"the server must be an http(s) URL, not {server!r}", hint="aigate login --server https://...")
+        raise UsageError(f"the server must be an http(s) URL, not {server!r}", hint="aigate login --server https://...")
     return server
 
 
