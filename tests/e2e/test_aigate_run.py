@@ -7,10 +7,12 @@ key of the approved scope, whatever the caller's environment holds.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
-from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, set_origin
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, Person, grant, set_origin
 from keyring_daemon import SECRET_SERVICE_BACKEND
+from toolenv import SYSTEM_PATH, TOOLS_BIN
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +31,17 @@ COMPETING = {
 
 def claude_print(person: Person, standin: VendorStandin, prompt: str, extra: dict | None = None):
     return person.aigate("run", "claude", "-p", prompt, extra={"ANTHROPIC_BASE_URL": standin.url, **(extra or {})})
+
+
+@pytest.fixture
+def spied(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """PATH with a ``claude`` first that notes it was started, then runs the real one; and the note."""
+    spy_dir, note = tmp_path / "spy", tmp_path / "claude-started"
+    spy_dir.mkdir()
+    spy = spy_dir / "claude"
+    spy.write_text(f"#!/bin/sh\ntouch '{note}'\nexec '{TOOLS_BIN / 'claude'}' \"$@\"\n")
+    spy.chmod(0o755)
+    return {"PATH": f"{spy_dir}:{VENV_BIN}:{TOOLS_BIN}:{SYSTEM_PATH}"}, note
 
 
 def codex_exec(person: Person, standin: VendorStandin, prompt: str, extra: dict | None = None):
@@ -110,23 +123,23 @@ def test_a_run_against_a_postgresql_server(tmp_path, people, standin, postgres_u
 # --- refusals: exit status, the tool never started, and the message says what to do ------------------
 
 
-def test_no_approval_is_refused_with_77(dev, standin):
+def test_no_approval_is_refused_with_77(dev, standin, spied):
     dev.set_key("anthropic", ANTHROPIC_KEY)
-    result = claude_print(dev, standin, "not yet")
+    result = claude_print(dev, standin, "not yet", spied[0])
     assert result.returncode == 77
     assert "aigate request claude" in result.stderr
-    assert standin.records() == []
+    assert not spied[1].exists() and standin.records() == []
 
 
-def test_denied_repository_is_refused_with_77(ready_dev, standin, workdir):
+def test_denied_repository_is_refused_with_77(ready_dev, standin, workdir, spied):
     set_origin(workdir, "git@github.com:Corp/secret-weights.git")
-    result = claude_print(ready_dev, standin, "in a denied repo")
+    result = claude_print(ready_dev, standin, "in a denied repo", spied[0])
     assert result.returncode == 77
     assert "github.com/corp/secret-weights" in result.stderr
-    assert standin.records() == []
+    assert not spied[1].exists() and standin.records() == []
 
 
-def test_revoked_grant_is_refused_once_the_token_lifetime_passed(tmp_path, people, standin):
+def test_revoked_grant_is_refused_once_the_token_lifetime_passed(tmp_path, people, standin, spied):
     deployed = Deployment.create(tmp_path / "short", token_ttl="2s").start()
     try:
         boss = people(deployed, "bo").login(role="approver")
@@ -137,10 +150,10 @@ def test_revoked_grant_is_refused_once_the_token_lifetime_passed(tmp_path, peopl
         boss.ok("admin", "revoke", request_id, "--reason", "project over")
         time.sleep(2.5)
         standin.clear()
-        result = claude_print(dev, standin, "after")
+        result = claude_print(dev, standin, "after", spied[0])
         assert result.returncode == 77
         assert "revoked" in result.stderr.lower() or "aigate request claude" in result.stderr
-        assert standin.records() == []
+        assert not spied[1].exists() and standin.records() == []
     finally:
         deployed.stop()
 
@@ -159,12 +172,18 @@ def test_unknown_tool_is_a_usage_error(ready_dev, standin):
     assert standin.records() == []
 
 
-def test_missing_key_is_78_and_names_the_command(dev, approver, standin):
+def test_missing_key_is_78_and_names_the_command(dev, approver, standin, spied):
     grant(dev, approver, "claude")
-    result = claude_print(dev, standin, "no key yet")
+    result = claude_print(dev, standin, "no key yet", spied[0])
     assert result.returncode == 78
     assert "aigate keys set anthropic" in result.stderr
-    assert standin.records() == []
+    assert not spied[1].exists() and standin.records() == []
+
+
+def test_the_spy_notices_a_start(ready_dev, standin, spied):
+    """The refusal tests' proof that the tool never started is only as good as this."""
+    assert claude_print(ready_dev, standin, "spied on", spied[0]).returncode == 0
+    assert spied[1].exists()
 
 
 def _wait_for(predicate, deployment: Deployment, timeout: float = 20.0) -> None:

@@ -10,6 +10,7 @@ tests' own (``tests/support/server.py``).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tests.support.server import RunningServer, add_user, init_server, run_server_cli, start_server
-from toolenv import SYSTEM_PATH, seed_home, tool_env, trust
+from toolenv import seed_home, tool_env, trust
 
 VENV_BIN = Path(sys.executable).parent
 #: The scoped keys the e2e tier stores; the only credentials the vendor stand-in may ever see.
@@ -106,8 +107,16 @@ class Person:
         """This person's environment: their HOME and keyring, aigate and the real tools on PATH."""
         env = tool_env(self.home, {**self.keyring_env, **(extra or {})}, proxy=self.proxy, path_first=VENV_BIN)
         if not with_tools:
-            env["PATH"] = f"{VENV_BIN}:{SYSTEM_PATH}"
+            env["PATH"] = f"{VENV_BIN}:{self._bare_bin()}"
         return env
+
+    def _bare_bin(self) -> Path:
+        """A PATH entry with git and nothing else: no claude or codex, wherever the machine has one."""
+        bare = self.home / ".bare-bin"
+        if not bare.exists():
+            bare.mkdir()
+            (bare / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+        return bare
 
     def aigate(
         self,
