@@ -11,9 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def _marks(reader: Any, count: int) -> str:
-    mark = "?" if reader.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * count)
+def _in(reader: Any, column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """``column IN (?, ?, ...)`` on SQLite; ``column = ANY(%s)`` with one array on PostgreSQL, so
+    the statement text is the same for every batch size and psycopg's prepared statement is reused."""
+    if reader.dialect.paramstyle == "qmark":
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+    return f"{column} = ANY(%s)", [list(values)]
 
 
 def _rows(reader: Any, sql: str, args: list[Any]) -> list[tuple]:
@@ -30,10 +33,10 @@ def device_rows(reader: Any, device_ids: list[str | None]) -> dict[str, tuple]:
     wanted = sorted({d for d in device_ids if d})
     if not wanted:
         return {}
+    where, args = _in(reader, "devices.id", wanted)
     sql = ("SELECT devices.id, devices.credential_hash, devices.revoked_at, users.id, users.email, users.groups, "
-           "users.role, users.disabled FROM devices JOIN users ON users.id = devices.user_id "
-           f"WHERE devices.id IN ({_marks(reader, len(wanted))})")
-    return {row[0]: tuple(row[1:]) for row in _rows(reader, sql, wanted)}
+           f"users.role, users.disabled FROM devices JOIN users ON users.id = devices.user_id WHERE {where}")
+    return {row[0]: tuple(row[1:]) for row in _rows(reader, sql, args)}
 
 
 def grant_rows(reader: Any, user_ids: set[int], now: float) -> dict[tuple[int, str], tuple[str, int, str]]:
@@ -41,10 +44,11 @@ def grant_rows(reader: Any, user_ids: set[int], now: float) -> dict[tuple[int, s
     if not user_ids:
         return {}
     mark = "?" if reader.dialect.paramstyle == "qmark" else "%s"
+    where, args = _in(reader, "user_id", sorted(user_ids))
     sql = ("SELECT user_id, tool, id, expires_at, key_scope FROM access_requests "
-           f"WHERE user_id IN ({_marks(reader, len(user_ids))}) AND state = 'approved' AND expires_at > {mark}")
+           f"WHERE {where} AND state = 'approved' AND expires_at > {mark}")
     best: dict[tuple[int, str], tuple[str, int, str]] = {}
-    for user_id, tool, request_id, expires_at, scope in _rows(reader, sql, [*sorted(user_ids), int(now)]):
+    for user_id, tool, request_id, expires_at, scope in _rows(reader, sql, [*args, int(now)]):
         current = best.get((user_id, tool))
         if current is None or expires_at > current[1]:
             best[(user_id, tool)] = (request_id, expires_at, scope)
