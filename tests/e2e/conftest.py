@@ -16,11 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 sys.path.insert(0, str(REPO))  # tests.support.server, the server tests' helpers
 
-from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, new_person
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, Person, grant, new_person
 from keyring_daemon import SecretServiceSession
 from terminal import Terminal
 from tests.support.postgres import postgres_url  # noqa: F401 - the server tests' fixture
-from toolenv import ToolMissing, seed_home, tool_path
+from toolenv import SYSTEM_PATH, TOOLS_BIN, ToolMissing, seed_home, tool_path
 from vendor_standin import VendorStandin
 
 
@@ -147,3 +147,14 @@ def ready_dev(people, module_ready_dev: Person) -> Person:
 def dev(deployment: Deployment, people) -> Person:
     """A developer just enrolled: no approval, no keys."""
     return people(deployment, "dev").login()
+
+
+@pytest.fixture
+def spied(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """PATH with a ``claude`` first that notes it was started, then runs the real one; and the note."""
+    spy_dir, note = tmp_path / "spy", tmp_path / "claude-started"
+    spy_dir.mkdir()
+    spy = spy_dir / "claude"
+    spy.write_text(f"#!/bin/sh\ntouch '{note}'\nexec '{TOOLS_BIN / 'claude'}' \"$@\"\n")
+    spy.chmod(0o755)
+    return {"PATH": f"{spy_dir}:{VENV_BIN}:{TOOLS_BIN}:{SYSTEM_PATH}"}, note

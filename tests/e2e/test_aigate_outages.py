@@ -57,12 +57,13 @@ def test_server_down_with_a_valid_cached_token_still_runs(approved, own_deployme
     assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}
 
 
-def test_server_down_without_a_cached_token_is_69(approved, own_deployment, standin):
+def test_server_down_without_a_cached_token_is_69(approved, own_deployment, standin, spied):
     own_deployment.kill()
-    result = claude_print(approved, standin, "never cached")
+    result = approved.aigate("run", "claude", "-p", "never cached",
+                             extra={"ANTHROPIC_BASE_URL": standin.url, **spied[0]})
     assert result.returncode == 69
     assert own_deployment.url in result.stderr
-    assert standin.records() == []
+    assert not spied[1].exists() and standin.records() == []
 
 
 def test_session_end_sent_after_the_server_comes_back_exactly_once(

@@ -7,12 +7,10 @@ key of the approved scope, whatever the caller's environment holds.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, Person, grant, set_origin
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, set_origin
 from keyring_daemon import SECRET_SERVICE_BACKEND
-from toolenv import SYSTEM_PATH, TOOLS_BIN
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -31,17 +29,6 @@ COMPETING = {
 
 def claude_print(person: Person, standin: VendorStandin, prompt: str, extra: dict | None = None):
     return person.aigate("run", "claude", "-p", prompt, extra={"ANTHROPIC_BASE_URL": standin.url, **(extra or {})})
-
-
-@pytest.fixture
-def spied(tmp_path: Path) -> tuple[dict[str, str], Path]:
-    """PATH with a ``claude`` first that notes it was started, then runs the real one; and the note."""
-    spy_dir, note = tmp_path / "spy", tmp_path / "claude-started"
-    spy_dir.mkdir()
-    spy = spy_dir / "claude"
-    spy.write_text(f"#!/bin/sh\ntouch '{note}'\nexec '{TOOLS_BIN / 'claude'}' \"$@\"\n")
-    spy.chmod(0o755)
-    return {"PATH": f"{spy_dir}:{VENV_BIN}:{TOOLS_BIN}:{SYSTEM_PATH}"}, note
 
 
 def codex_exec(person: Person, standin: VendorStandin, prompt: str, extra: dict | None = None):
