@@ -20,13 +20,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.postgres import start_postgres  # noqa: E402
-from tests.support.server import init_server, run_server_cli, start_server  # noqa: E402
+from tests.support.postgres import start_postgres
+from tests.support.server import init_server, run_server_cli, start_server
 
 POLICY = """\
 token_ttl = "10m"
@@ -42,7 +41,8 @@ repos_denied = ["*/secret-*"]
 def seed(data_dir: Path, db_url: str | None, devices: int) -> list[str]:
     """Users with one device and an approved claude grant each; returns the device credentials."""
     from aigate.protocol import Role
-    from aigate.server import access, db as dbmod, identity
+    from aigate.server import access, identity
+    from aigate.server import db as dbmod
     from aigate.server.policy import parse_policy
     from aigate.server.settings import Settings
     from aigate.server.writer import write_now
@@ -92,8 +92,8 @@ def parse_wrk(output: str) -> dict[str, float]:
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1))
-    p99 = ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1))
+    p50 = ms(re.search(r"^\s*50%\s+(\S+)", output, re.MULTILINE).group(1))
+    p99 = ms(re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE).group(1))
     total = int(re.search(r"(\d+) requests in", output).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)

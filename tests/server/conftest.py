@@ -12,26 +12,27 @@ import itertools
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
+from tests.support.postgres import create_database, postgres_url  # noqa: F401
 
-from aigate.protocol import Paths, Role  # noqa: E402
-from aigate.server import db as dbmod  # noqa: E402
-from aigate.server import identity  # noqa: E402
-from aigate.server.app import create_app  # noqa: E402
-from aigate.server.cli import main as cli_main  # noqa: E402
-from aigate.server.services import open_services  # noqa: E402
-from aigate.server.settings import Settings  # noqa: E402
-from aigate.server.writer import write_now  # noqa: E402
-from tests.support.postgres import create_database, postgres_url  # noqa: E402, F401
+from aigate.protocol import Paths, Role
+from aigate.server import db as dbmod
+from aigate.server import identity
+from aigate.server.app import create_app
+from aigate.server.cli import main as cli_main
+from aigate.server.services import open_services
+from aigate.server.settings import Settings
+from aigate.server.writer import write_now
 
 POLICY = """\
 token_ttl = "10m"

@@ -100,3 +100,30 @@ def test_start_and_end_of_one_session_are_two_events(api):
 
 def test_a_session_event_needs_a_device_credential(api):
     assert api.client.post(Paths.SESSION_EVENTS, json=_event()).status_code == 401
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(api, monkeypatch):
+    headers = api.enroll("ann@corp.example")
+
+    def broken(*args):
+        raise RuntimeError("secret internal state")
+
+    monkeypatch.setattr(type(api.client.app.state.services.policy), "resolve", broken)
+    answer = api.client.get(Paths.ME, headers=headers)
+    assert answer.status_code == 500 and "secret" not in answer.text and answer.json()["code"] == "internal"
+
+
+def test_a_database_error_on_the_token_path_is_a_503_problem(api, monkeypatch):
+    import sqlite3
+
+    from aigate.server import tokens
+
+    headers = api.enroll("ann@corp.example")
+
+    def down(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(tokens.IssueJob, "__call__", down)
+    monkeypatch.setattr(tokens.IssueJob, "prefetch", staticmethod(lambda *a: None))
+    answer = api.token(headers)
+    assert answer.status_code == 503 and answer.json()["code"] == "unavailable"

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from aigate.server import audit, db as dbmod
+from aigate.server import audit
+from aigate.server import db as dbmod
 from aigate.server.audit import AuditEvent
 from aigate.server.models import audit_events
 from aigate.server.writer import write_now

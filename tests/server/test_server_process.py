@@ -8,12 +8,12 @@ import re
 import httpx
 import jwt
 import pytest
+from tests.support.server import add_user, init_server, run_server_cli, start_server
 
 from aigate.protocol import TOKEN_AUDIENCE, Paths, Role
 from aigate.server.db import make_engine
 from aigate.server.identity import add_user_job
 from aigate.server.writer import write_now
-from tests.support.server import add_user, init_server, run_server_cli, start_server
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -83,7 +83,7 @@ class RunningServer:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,7 +13,7 @@ belongs to the user, so all of the user's devices can use it.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -33,7 +33,7 @@ _WITH_EMAIL = select(access_requests, users.c.email).join(users, users.c.id == a
 
 
 def _time(epoch: int | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
 def effective_state(row: Any, now: float) -> RequestState:

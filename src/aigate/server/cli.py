@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -34,9 +34,9 @@ from aigate.server.settings import DEFAULT_HOST, DEFAULT_PORT, ENV_DATA_DIR, ENV
 app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 
-DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", envvar=ENV_DATA_DIR, show_envvar=True,
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar=ENV_DATA_DIR, show_envvar=True,
                                                     help="Where the database, signing keys and policy live.")]
-DbOpt = Annotated[Optional[str], typer.Option("--db", envvar=ENV_DB, show_envvar=True,
+DbOpt = Annotated[str | None, typer.Option("--db", envvar=ENV_DB, show_envvar=True,
                                               help="Database URL (default: SQLite in the data dir).")]
 
 
@@ -86,10 +86,10 @@ def serve(
     data_dir: DataDirOpt = None, db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = DEFAULT_PORT,
-    policy: Annotated[Optional[Path], typer.Option(help="Policy file (default: policy.toml in the data dir).")] = None,
-    public_url: Annotated[Optional[str], typer.Option(help="The URL clients use; the tokens' `iss`.")] = None,
-    tls_cert: Annotated[Optional[Path], typer.Option(help="TLS certificate (PEM).")] = None,
-    tls_key: Annotated[Optional[Path], typer.Option(help="TLS private key (PEM).")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy file (default: policy.toml in the data dir).")] = None,
+    public_url: Annotated[str | None, typer.Option(help="The URL clients use; the tokens' `iss`.")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the HTTP API (refuses a bad policy or a database whose migrations are behind)."""

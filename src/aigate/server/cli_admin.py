@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -32,8 +32,8 @@ def _email(text: str) -> str:
 @users_app.command("add")
 def users_add(
     email: str,
-    group: Annotated[Optional[list[str]], typer.Option("--group", help="A group (repeat for more).")] = None,
-    role: Annotated[Optional[Role], typer.Option(help="user, approver or admin.")] = None,
+    group: Annotated[list[str] | None, typer.Option("--group", help="A group (repeat for more).")] = None,
+    role: Annotated[Role | None, typer.Option(help="user, approver or admin.")] = None,
     data_dir: DataDirOpt = None, db: DbOpt = None,
 ) -> None:
     """Add a user (or update one) and print a fresh one-time enrollment code as the last line."""
@@ -137,7 +137,7 @@ def _hash_at(conn, seq: int) -> tuple[int, str]:
 
 
 @audit_app.command("verify")
-def audit_verify(head: Annotated[Optional[str], typer.Option(help="A chain head exported earlier.")] = None,
+def audit_verify(head: Annotated[str | None, typer.Option(help="A chain head exported earlier.")] = None,
                  data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
     """Prove the chain is whole (and, with --head, that nothing up to that head was rewritten)."""
     _, engine = open_engine(data_dir, db)

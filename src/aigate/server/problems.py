@@ -59,7 +59,7 @@ def problem_body(status: int, code: ProblemCode, detail: str | None, instance: s
 
 
 def problem_response(status: int, code: ProblemCode, detail: str | None, *, instance: str | None = None,
-                     headers: dict[str, str] | None = None) -> "Response":
+                     headers: dict[str, str] | None = None) -> Response:
     from starlette.responses import Response
 
     return Response(problem_body(status, code, detail, instance), status_code=status,
@@ -77,11 +77,12 @@ def _describe(errors: list[dict[str, Any]]) -> tuple[int, str]:
     return 422, "; ".join(parts)
 
 
-def install(app: "FastAPI") -> None:
+def install(app: FastAPI) -> None:
     """Register the problem-details handlers on ``app``."""
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.responses import Response
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> Response:

@@ -8,8 +8,8 @@ migrations are behind, or a missing signing key, so ``serve`` can refuse to star
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from aigate.errors import ConfigError
 from aigate.server import db as dbmod

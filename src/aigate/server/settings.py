@@ -35,7 +35,7 @@ class Settings:
 
     @classmethod
     def resolve(cls, data_dir: str | Path | None = None, db_url: str | None = None,
-                policy: str | Path | None = None, public_url: str | None = None) -> "Settings":
+                policy: str | Path | None = None, public_url: str | None = None) -> Settings:
         """Settings from explicit values, falling back to the environment and then to defaults."""
         folder = Path(data_dir or os.environ.get(ENV_DATA_DIR) or default_data_dir()).expanduser().absolute()
         url = db_url or os.environ.get(ENV_DB) or f"sqlite:///{folder / 'aigate.db'}"

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from aigate import protocol as p
+from aigate.server import identity, prefetch
 from aigate.server.access import active_grant
 from aigate.server.audit import AuditEvent
-from aigate.server import identity, prefetch
 from aigate.server.identity import Caller, authenticate
 from aigate.server.policy import Policy, Verdict
 from aigate.server.problems import ApiProblem
@@ -81,7 +81,7 @@ class IssueJob:
     found: tuple[Caller, GrantRef | None] | None = None
 
     @staticmethod
-    def prefetch(reader: Any, jobs: list["IssueJob"], now: float) -> None:
+    def prefetch(reader: Any, jobs: list[IssueJob], now: float) -> None:
         devices = prefetch.device_rows(reader, [identity.device_id_of(j.credential) for j in jobs])
         callers = {}
         for job in jobs:
@@ -140,7 +140,7 @@ def issued_event(caller: Caller, claims: dict[str, Any], kid: str) -> AuditEvent
 
 def envelope(token: str, claims: dict[str, Any]) -> p.ApprovalToken:
     return p.ApprovalToken(
-        token=token, expires_at=datetime.fromtimestamp(claims["exp"], timezone.utc), tool=claims[p.CLAIM_TOOL],
+        token=token, expires_at=datetime.fromtimestamp(claims["exp"], UTC), tool=claims[p.CLAIM_TOOL],
         key_scope=claims[p.CLAIM_KEY_SCOPE], access_request_id=claims[p.CLAIM_ACCESS_REQUEST],
         repository=claims[p.CLAIM_REPOSITORY], base_url=claims[p.CLAIM_BASE_URL], env=claims[p.CLAIM_ENV],
     )

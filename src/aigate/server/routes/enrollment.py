@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from fastapi import APIRouter, Response
 
 from aigate import protocol as p
@@ -34,13 +36,13 @@ async def me(caller: CallerDep, services: ServicesDep) -> p.Me:
 
 
 def _grants(conn, user_id: int, tools: list[str], now: float) -> dict[str, p.Grant]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     found = {}
     for tool in tools:
         row = active_grant(conn, user_id, tool, now)
         if row is not None:
-            found[tool] = p.Grant(tool, row[2], datetime.fromtimestamp(row[1], timezone.utc), row[0])
+            found[tool] = p.Grant(tool, row[2], datetime.fromtimestamp(row[1], UTC), row[0])
     return found
 
 
