@@ -72,7 +72,7 @@ def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, lis
     savepoint = conn.begin_nested()
     try:
         result, events = item.job(conn, now)
-    except Exception as err:  # the job's own failure: undo its writes, report it to its caller
+    except Exception as err:  # noqa: BLE001 - the job's own failure: undo its writes, report it to its caller
         savepoint.rollback()
         return False, err, []
     savepoint.commit()
@@ -148,7 +148,7 @@ class Writer:
             try:
                 with _file_lock(self._lock_path), self.engine.begin() as conn:
                     outcomes = run_batch(conn, writes, now)
-            except Exception as err:  # the whole transaction failed (database down, locked too long)
+            except Exception as err:  # noqa: BLE001 - the whole transaction failed (database down, locked too long)
                 log.error("write batch of %d failed: %s", len(writes), type(err).__name__)
                 outcomes = [(False, err)] * len(writes)
             settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes))
@@ -163,7 +163,7 @@ class Writer:
             if self._reader is None:
                 self._reader = RawReader(self.engine)
             type(jobs[0]).prefetch(self._reader, jobs, now)
-        except Exception as err:  # each job then reads for itself, and reports any error itself
+        except Exception as err:  # noqa: BLE001 - each job then reads for itself, and reports any error itself
             self._reader = None
             log.warning("prefetch failed: %s", type(err).__name__)
 
@@ -173,7 +173,7 @@ class Writer:
             if self._reader is None:
                 self._reader = RawReader(self.engine)
             item.value, item.events = item.job(self._reader, now)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - reported to the caller
             if not isinstance(err, ApiProblem):
                 self._reader = None  # perhaps a broken connection: reconnect next time
             settled.append((item, False, err))
