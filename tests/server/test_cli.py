@@ -85,7 +85,7 @@ def test_policy_check_of_a_missing_file_fails(tmp_path, cli):
 
 
 def test_signing_key_rotate_makes_a_new_current_key(home, tmp_path, cli):
-    code, out, _ = cli("signing-key", "rotate", *home)
+    code, _, _ = cli("signing-key", "rotate", *home)
     assert code == 0 and len(list((tmp_path / "srv" / "signing-keys").glob("*.pem"))) == 2
 
 

@@ -58,7 +58,7 @@ async def _sweep_forever(services: Services, every: float) -> None:
     while True:
         try:
             await services.writer.submit(access.sweep_job)
-        except Exception as err:  # keep sweeping; the database may come back
+        except Exception as err:  # noqa: BLE001 - keep sweeping; the database may come back
             log.warning("sweep failed: %s", type(err).__name__)
         await asyncio.sleep(every)
 

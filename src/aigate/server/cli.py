@@ -77,7 +77,7 @@ def _safe_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any unparsable URL is shown masked
         return "<unparsable URL>"
 
 
@@ -135,7 +135,7 @@ def cli_actor() -> str:
 
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:
+    except Exception:  # noqa: BLE001 - no login name (a container): still an actor
         return "cli"
 
 
