@@ -55,7 +55,7 @@ class PostgresCluster:
                        "-w", "stop"], check=False)
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def __enter__(self) -> PostgresCluster:
+    def __enter__(self) -> PostgresCluster:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
