@@ -9,6 +9,7 @@ thread pool (:meth:`Database.read`); writes go through :mod:`aigate.server.write
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -44,7 +45,8 @@ def make_engine(url: str, *, writer: bool = False, pool_size: int = READ_THREADS
             )
             _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
             return engine
-        return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+        # The writer keeps its connection busy; a ping before each batch would be one more round trip.
+        return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=not writer)
     except Exception as err:  # sqlalchemy.exc.ArgumentError, NoSuchModuleError, ImportError
         raise ConfigError(f"cannot use database URL: {err}", "check --db / AIGATE_SERVER_DB") from err
 
@@ -78,6 +80,7 @@ def _alembic_config() -> Any:
     return config
 
 
+@functools.lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest migration this code knows."""
     from alembic.script import ScriptDirectory
