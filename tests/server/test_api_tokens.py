@@ -150,3 +150,20 @@ def test_a_token_signed_by_another_key_does_not_verify(api):
 def test_the_jwks_publishes_only_public_ed25519_keys(api):
     keys = api.client.get(Paths.JWKS).json()["keys"]
     assert [(k["kty"], k["crv"], k["alg"], "d" in k) for k in keys] == [("OKP", "Ed25519", "EdDSA", False)]
+
+
+def test_an_unknown_credential_gets_401_with_a_bearer_challenge(api):
+    answer = api.token({"Authorization": "Bearer agd_0123456789abcdef_nope"})
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_token_request_without_json_content_type_is_a_422_problem_from_the_route(api):
+    headers, _ = approved(api)
+    answer = api.client.post(Paths.APPROVAL_TOKENS, content=b'{"tool": "claude"}', headers=headers)
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid-request"
+
+
+def test_the_fast_path_and_the_route_answer_a_bad_field_alike(api):
+    headers = api.enroll("ann@corp.example")
+    answer = api.client.post(Paths.APPROVAL_TOKENS, json={"tool": ""}, headers=headers)
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid-request"
