@@ -1,6 +1,8 @@
 # aigate: the two commands for a fresh machine are `make demo` and `make test`.
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# Every test under tests/: the fast unit tests first (quick feedback), the end-to-end tier last.
+TEST_DIRS := tests/unit $(filter-out tests/unit tests/e2e tests/support tests/__pycache__,$(patsubst %/,%,$(sort $(wildcard tests/*/)))) tests/e2e
 
 .PHONY: help install test test-e2e demo check-latest-tools clean
 
@@ -15,7 +17,7 @@ install:
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
 test: install
-	.venv/bin/python -m pytest tests $(PYTEST_ARGS); rc=$$?; \
+	.venv/bin/python -m pytest $(TEST_DIRS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
 
 test-e2e: install
