@@ -29,6 +29,11 @@ def debug(message: str) -> None:
 _warned: set[str] = set()
 
 
+def forget_warnings() -> None:
+    """Let every warning be printed again (tests run many aigate calls in one process)."""
+    _warned.clear()
+
+
 def warn(message: str) -> None:
     """A warning on stderr, once per process (a background thread repeating it would scribble over
     the tool's screen)."""

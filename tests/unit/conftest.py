@@ -22,6 +22,9 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("AIGATE_ALLOW_INSECURE_KEYRING", "1")
     monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(tmp_path / "no-enforced-aigate.toml"))
+    from aigate import log
+
+    log.forget_warnings()  # warnings print once per process; each test starts afresh
     for var in ("AIGATE_SERVER", "AIGATE_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     return home
