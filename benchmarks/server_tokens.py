@@ -7,14 +7,17 @@ For each database: a fresh data dir (and, for PostgreSQL, a throwaway cluster wi
 commits), ``--devices`` users each with one enrolled device and an approved grant for claude, then
 ``aigate-server serve --workers N`` and ``wrk`` posting ``/v1/approval-tokens`` round-robin over the
 devices (every request authenticates, finds the grant, signs an EdDSA token and commits its audit
-event). Prints requests/s and p50/p99 latency, fails on any non-201 answer, and checks afterwards
-that the audit chain is whole and holds one event per issued token. Targets on a 2-core machine:
+event). Prints requests/s, p50/p99 latency, the audit events added (warm-up included) and the
+server's CPU time per issuance (which other load on the machine distorts less than wall time);
+exits 1 on any non-2xx answer or socket error, and checks afterwards that the audit chain is
+whole (`audit verify`). Targets on a 2-core machine:
 SQLite >= 1,500/s with p99 < 50 ms; PostgreSQL >= 1,000/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -101,6 +104,20 @@ def parse_wrk(output: str) -> dict[str, float]:
             "non2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else ""}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def audit_count(data_dir: Path, db_url: str | None) -> int:
     done = run_server_cli("audit", "verify", data_dir=data_dir, db_url=db_url, check=False)
     if done.returncode != 0:
@@ -118,9 +135,12 @@ def bench(name: str, db_url: str | None, args: argparse.Namespace) -> dict[str, 
         before = audit_count(data_dir, db_url)
         with start_server(data_dir, db_url=db_url, workers=args.workers) as server:
             run_wrk(server.url, script, args.connections, 2)  # warm-up
+            cpu = cpu_seconds(server.process.pid)
             result = parse_wrk(run_wrk(server.url, script, args.connections, args.duration))
+            cpu = cpu_seconds(server.process.pid) - cpu
         events = audit_count(data_dir, db_url) - before
         result["audit_events"] = events
+        result["cpu_ms"] = 1000 * cpu / max(result["requests"], 1)
         return result
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -149,6 +169,7 @@ def main() -> int:
         print(f"{name:8s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "
               f"requests {r['requests']} (+warm-up)  non-2xx {r['non2xx']}  socket errors "
               f"{r['socket_errors'] or 'none'}  audit events {r['audit_events']}  "
+              f"server CPU {r['cpu_ms']:.2f} ms/issuance  "
               f"[{args.connections} connections, {args.workers} workers, {args.devices} devices]", flush=True)
     return 1 if failed else 0
 
