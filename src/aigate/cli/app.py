@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import click
 import typer
 
 from aigate import __version__, log
@@ -56,16 +55,23 @@ def _register() -> None:
 
 
 def run_app(args: list[str], obj: CliState | None = None) -> int:
-    """Run the typer app on ``args``; the exit code. AigateError propagates to the boundary."""
+    """Run the typer app on ``args``; the exit code. AigateError propagates to the boundary.
+
+    Standalone mode lets typer print its own usage errors (exit 2) and turn Ctrl-C into 130. It ends
+    with SystemExit, which is caught here, so this works whether typer uses click or its own vendored
+    copy (typer 0.29 does: the ``click`` package's exception classes are then not the ones raised).
+    """
     _register()
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=args, prog_name="aigate", standalone_mode=False, obj=obj)
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.exceptions.Abort:
-        raise KeyboardInterrupt from None
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    return result if isinstance(result, int) else 0
+        command.main(args=args, prog_name="aigate", standalone_mode=True, obj=obj)
+    except SystemExit as done:
+        return _exit_code(done.code)
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    """SystemExit's ``code`` as a process exit status (None is 0; a message is 1, as Python does)."""
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1

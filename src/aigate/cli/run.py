@@ -22,7 +22,7 @@ def run(
     ctx: typer.Context,
     tool: Annotated[str | None, typer.Argument(help="claude or codex; everything after it goes to the tool unchanged.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and which variables would be set (names only).")] = False,
-) -> int:
+) -> None:
     """Run a gated tool with the approved key; everything after TOOL goes to the tool, --help included.
 
     Example: aigate run codex exec "fix the failing test"
@@ -31,4 +31,4 @@ def run(
         raise UsageError("which tool? aigate run TOOL [ARGS...], e.g. aigate run claude")
     state = state_of(ctx)
     deps = gate.Deps(flag_server=state.flag_server)
-    return gate.run_tool(tool, list(ctx.args), dry_run=dry_run, deps=deps)
+    raise typer.Exit(gate.run_tool(tool, list(ctx.args), dry_run=dry_run, deps=deps))
