@@ -139,3 +139,17 @@ def test_version(cli):
 
 def test_run_without_a_tool_is_a_usage_error(cli):
     assert cli("run")[0] == 2
+
+
+def test_an_unknown_command_is_a_usage_error_not_an_internal_error(cli):
+    code, _, err = cli("bogus")
+
+    assert code == 2
+    assert "internal error" not in err
+
+
+def test_a_missing_argument_is_a_usage_error(cli, logged_in):
+    code, _, err = cli("admin", "approve")
+
+    assert code == 2
+    assert "internal error" not in err

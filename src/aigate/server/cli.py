@@ -31,7 +31,7 @@ from aigate.server import db as dbmod
 from aigate.server.policy import DEFAULT_POLICY
 from aigate.server.settings import DEFAULT_HOST, DEFAULT_PORT, ENV_DATA_DIR, ENV_DB, Settings
 
-app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=False,
+app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=True,
                   pretty_exceptions_enable=False)
 
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar=ENV_DATA_DIR, show_envvar=True,

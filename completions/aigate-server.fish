@@ -1,0 +1,1 @@
+complete --command aigate-server --no-files --arguments "(env _AIGATE_SERVER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) aigate-server)" --condition "env _AIGATE_SERVER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) aigate-server"
