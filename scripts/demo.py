@@ -291,7 +291,9 @@ def main() -> int:
         print(f"\n{RED}demo failed: {err}{RESET}\nlogs kept in {base}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        demo.stop_all()
+        shutil.rmtree(base, ignore_errors=True)
+        print("\ninterrupted: everything the demo started is stopped", file=sys.stderr)
         return 130
     finally:
         demo.stop_all()
