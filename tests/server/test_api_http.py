@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aigate.protocol import MAX_BODY_BYTES, PROBLEM_CONTENT_TYPE, Paths
+from aigate.server.writer import write_now
 
 
 def test_an_unknown_path_is_a_404_problem(api):
@@ -127,3 +128,43 @@ def test_a_database_error_on_the_token_path_is_a_503_problem(api, monkeypatch):
     monkeypatch.setattr(tokens.IssueJob, "prefetch", staticmethod(lambda *a: None))
     answer = api.token(headers)
     assert answer.status_code == 503 and answer.json()["code"] == "unavailable"
+
+
+def _disable(api, email):
+    from aigate.server.identity import set_disabled_job
+
+    write_now(api.engine, set_disabled_job(email, True, "test"))
+
+
+def test_a_disabled_users_device_may_still_report_its_session_events(api):
+    headers = api.enroll("ann@corp.example")
+    _disable(api, "ann@corp.example")
+    answer = api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=headers)
+    assert answer.status_code == 200 and answer.json()["recorded"] is True
+
+
+def test_a_session_event_of_a_disabled_user_says_so_in_its_audit_event(api):
+    import json as _json
+
+    from sqlalchemy import select
+
+    from aigate.server.models import audit_events
+
+    headers = api.enroll("ann@corp.example")
+    _disable(api, "ann@corp.example")
+    api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=headers)
+    with api.engine.connect() as conn:
+        data = conn.execute(select(audit_events.c.data).where(audit_events.c.action == "session.start")).scalar()
+    assert _json.loads(data)["user_disabled"] is True
+
+
+def test_a_disabled_user_still_gets_no_approval_token(api):
+    headers = api.enroll("ann@corp.example")
+    _disable(api, "ann@corp.example")
+    assert api.token(headers).status_code == 403
+
+
+def test_a_logged_out_device_cannot_report_session_events(api):
+    headers = api.enroll("ann@corp.example")
+    assert api.client.delete(Paths.CURRENT_DEVICE, headers=headers).status_code == 204
+    assert api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=headers).status_code == 401

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from aigate.server.identity import Caller, authenticate, unauthenticated
+from aigate.server.identity import Caller, authenticate, authenticate_even_disabled, unauthenticated
 from aigate.server.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="the device credential returned by POST /v1/enrollments")
@@ -35,3 +35,11 @@ async def get_caller(services: ServicesDep, credential: CredentialDep) -> Caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_caller_even_disabled(services: ServicesDep, credential: CredentialDep) -> Caller:
+    """Like :func:`get_caller`, but a disabled user's device is let in (``Caller.disabled``)."""
+    return await services.db.read_fast(authenticate_even_disabled, credential)
+
+
+AnyCallerDep = Annotated[Caller, Depends(get_caller_even_disabled)]

@@ -52,6 +52,7 @@ class Caller:
     groups: list[str]
     role: Role
     device_id: str
+    disabled: bool = False  # only ever True for the session-event route (see ``allow_disabled``)
 
     @property
     def reviewer(self) -> bool:
@@ -158,20 +159,29 @@ _AUTH = Prepared(
 )
 
 
-def authenticate(conn: Connection | RawReader, credential: str) -> Caller:
-    """The Caller behind a device credential; ApiProblem 401 unauthenticated or 403 user-disabled."""
+def authenticate(conn: Connection | RawReader, credential: str, allow_disabled: bool = False) -> Caller:
+    """The Caller behind a device credential; ApiProblem 401 unauthenticated or 403 user-disabled.
+
+    ``allow_disabled``: a disabled user's (known, not logged-out) device still authenticates, with
+    ``Caller.disabled`` set; only session events use it, so the records of the sessions a user ran
+    before being disabled still reach the audit log.
+    """
     device_id = _device_id_of(credential)
-    return caller_from_row(_AUTH.first(conn, {"device_id": device_id}), credential, device_id)
+    return caller_from_row(_AUTH.first(conn, {"device_id": device_id}), credential, device_id, allow_disabled)
 
 
-def caller_from_row(row: tuple | None, credential: str, device_id: str) -> Caller:
+def authenticate_even_disabled(conn: Connection | RawReader, credential: str) -> Caller:
+    return authenticate(conn, credential, allow_disabled=True)
+
+
+def caller_from_row(row: tuple | None, credential: str, device_id: str, allow_disabled: bool = False) -> Caller:
     """Check ``credential`` against its device row (the columns of ``_AUTH``), or raise 401/403."""
     if row is None or row[1] is not None or not hmac.compare_digest(row[0], sha256_hex(credential)):
         raise unauthenticated()
-    if row[6]:
+    if row[6] and not allow_disabled:
         raise ApiProblem(403, ProblemCode.USER_DISABLED,
                          f"user {row[3]} is disabled; an admin can enable it (`aigate-server users enable`)")
-    return Caller(row[2], row[3], json.loads(row[4]), Role(row[5]), device_id)
+    return Caller(row[2], row[3], json.loads(row[4]), Role(row[5]), device_id, bool(row[6]))
 
 
 def device_id_of(credential: str) -> str | None:

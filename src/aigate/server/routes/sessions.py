@@ -7,7 +7,7 @@ from sqlalchemy import Connection, insert, select
 
 from aigate import protocol as p
 from aigate.server.audit import AuditEvent
-from aigate.server.deps import CallerDep, ServicesDep
+from aigate.server.deps import AnyCallerDep, ServicesDep
 from aigate.server.identity import Caller
 from aigate.server.models import session_events
 
@@ -31,6 +31,8 @@ def record_job(caller: Caller, event: p.SessionEvent):
         conn.execute(insert(session_events).values(**values))
         data = {k: values[k] for k in ("tool", "host", "repository", "token_id", "exit_status", "duration_ms")}
         data["at"] = p.format_timestamp(event.at)
+        if caller.disabled:
+            data["user_disabled"] = True
         return True, [AuditEvent(caller.email, f"session.{event.kind.value}", event.session_id, data,
                                  caller.device_id)]
 
@@ -39,6 +41,6 @@ def record_job(caller: Caller, event: p.SessionEvent):
 
 @router.post(p.Paths.SESSION_EVENTS, response_model=p.SessionEventAck,
              summary="Report a run's start or end; a resent event is acknowledged, not recorded twice")
-async def report(body: p.SessionEvent, caller: CallerDep, services: ServicesDep) -> p.SessionEventAck:
+async def report(body: p.SessionEvent, caller: AnyCallerDep, services: ServicesDep) -> p.SessionEventAck:
     recorded = await services.writer.submit(record_job(caller, body))
     return p.SessionEventAck(body.session_id, body.kind, recorded)
