@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Person
 from terminal import Terminal
-from toolenv import CLAUDE_READY, CODEX_READY
+from toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +54,7 @@ def test_interactive_codex_answers_and_ctrl_c_arrives_once(ready_dev, standin: V
     assert "Sign in" not in screen
     terminal.type("hello codex from a terminal")
     terminal.wait_for(f"{REPLY_MARKER} from openai: you said 'hello codex from a terminal'")
+    terminal.wait_for(CODEX_TURN_DONE)
     assert credentials_seen(standin.records()) == {OPENAI_KEY}
     terminal.keys("-l", "a draft")
     terminal.wait_for("a draft")

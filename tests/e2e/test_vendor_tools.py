@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from terminal import Terminal
-from toolenv import CLAUDE_READY, CODEX_READY, PINNED, helper_calls, tool_env, write_helper
+from toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE, PINNED, helper_calls, tool_env, write_helper
 from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
@@ -246,8 +246,9 @@ def test_interactive_codex_with_auth_command_answers_typed_prompt(
     terminal.wait_for(CODEX_READY)
     terminal.type("say hi to me")
     terminal.wait_for(f"{REPLY_MARKER} from openai: you said 'say hi to me'")
+    terminal.wait_for(CODEX_TURN_DONE)
     assert credentials_seen(standin.records()) == {"sk-codex-helper-2"}
-    terminal.keys("C-c")  # at an empty prompt, one Ctrl-C ends the session
+    terminal.keys("C-c")  # at an idle, empty prompt, one Ctrl-C ends the session
     assert terminal.wait_exit() == 0
 
 

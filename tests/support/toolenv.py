@@ -32,6 +32,8 @@ QUIET = {
 #: changes between releases), Codex's composer placeholder.
 CLAUDE_READY = re.compile(r"^❯", re.MULTILINE)
 CODEX_READY = "Ask Codex to do anything"
+#: Codex prints this once a turn is over; before it, Ctrl-C interrupts the turn instead of quitting.
+CODEX_TURN_DONE = "Worked for"
 
 
 class ToolMissing(Exception):
