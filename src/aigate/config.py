@@ -7,6 +7,8 @@ Each value carries where it came from, for ``aigate status``.
 The enforced file (:func:`aigate.paths.system_config_file`) wins over everything, and is refused with
 exit 78, naming the file, when an ordinary user could change it: on POSIX when it, or its folder, is
 writable by group or others or owned by anyone but root. tomllib is imported only when a file exists.
+``$AIGATE_SYSTEM_CONFIG`` (tests) is honoured only when nothing exists at the fixed path, and its file
+gets the same checks: it can never hide or replace IT's file.
 """
 
 from __future__ import annotations

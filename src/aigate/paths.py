@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 APP = "aigate"
-# For tests and packaging only: points aigate at another enforced settings file than the fixed one.
+# For tests only: an enforced settings file used when none exists at the fixed path (see
+# system_config_file: it can never replace or hide the fixed one).
 ENV_SYSTEM_CONFIG = "AIGATE_SYSTEM_CONFIG"
 
 _XDG = {
@@ -77,16 +78,28 @@ def key_index_file() -> Path:
     return state_dir() / "keys.json"
 
 
-def system_config_file() -> Path:
-    """The enforced settings file: ``/etc/aigate/aigate.toml`` on Linux (DESIGN.md), or $AIGATE_SYSTEM_CONFIG."""
-    override = os.environ.get(ENV_SYSTEM_CONFIG)
-    if override:
-        return Path(override)
+def fixed_system_config_file() -> Path:
+    """The enforced settings file's fixed path: ``/etc/aigate/aigate.toml`` on Linux (DESIGN.md)."""
     if sys.platform == "darwin":
         return Path("/Library/Application Support/aigate/aigate.toml")
     if sys.platform == "win32":
         return Path(os.environ.get("ProgramFiles", r"C:\Program Files")) / "aigate" / "aigate.toml"
     return Path("/etc/aigate/aigate.toml")
+
+
+def system_config_file() -> Path:
+    """The enforced settings file to read.
+
+    The fixed path (:func:`fixed_system_config_file`) whenever anything exists there, so no ordinary
+    user can bypass IT's file. Only when nothing is at the fixed path does ``$AIGATE_SYSTEM_CONFIG``
+    (for tests) name another file, and that file gets the same ownership and mode checks, so it can add
+    an enforced file that root owns but never remove or replace IT's.
+    """
+    fixed = fixed_system_config_file()
+    override = os.environ.get(ENV_SYSTEM_CONFIG)
+    if override and not os.path.lexists(fixed):
+        return Path(override)
+    return fixed
 
 
 def write_private(path: Path, data: bytes) -> None:

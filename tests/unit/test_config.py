@@ -91,3 +91,22 @@ def test_the_fast_reader_agrees_with_tomllib(tmp_path, text):
     path = tmp_path / "c.toml"
     path.write_text(text)
     assert config._read_toml(path) == tomllib.loads(text)
+
+
+def test_the_override_variable_cannot_hide_an_enforced_file_at_the_fixed_path(tmp_path, monkeypatch):
+    from aigate import paths
+
+    fixed = tmp_path / "etc" / "aigate.toml"
+    fixed.parent.mkdir()
+    fixed.write_text('server = "https://it.test"\n')
+    monkeypatch.setattr(paths, "fixed_system_config_file", lambda: fixed)
+    monkeypatch.setenv(paths.ENV_SYSTEM_CONFIG, "/nonexistent")
+    assert paths.system_config_file() == fixed
+
+
+def test_the_override_variable_names_the_enforced_file_only_when_the_fixed_path_is_empty(tmp_path, monkeypatch):
+    from aigate import paths
+
+    monkeypatch.setattr(paths, "fixed_system_config_file", lambda: tmp_path / "absent.toml")
+    monkeypatch.setenv(paths.ENV_SYSTEM_CONFIG, str(tmp_path / "test.toml"))
+    assert paths.system_config_file() == tmp_path / "test.toml"
