@@ -155,3 +155,15 @@ def test_an_unusable_database_url_is_a_clean_error(tmp_path, cli):
 
 def test_an_unknown_command_is_a_usage_error(cli):
     assert cli("frobnicate")[0] == 2
+
+
+@pytest.mark.parametrize("email", ["ann\x00@corp.example", "ann\x1b@corp.example", "ann@corp\u202e.example",
+                                   "ann@\tcorp.example", "   "])
+def test_users_add_refuses_an_email_with_control_bidi_or_space_characters_with_exit_2(home, cli, email):
+    code, _, err = cli("users", "add", email, *home)
+    assert code == 2 and "not an email address" in err and "Traceback" not in err
+
+
+def test_users_add_refuses_a_group_with_control_characters_with_exit_2(home, cli):
+    code, _, err = cli("users", "add", "ann@corp.example", "--group", "d\x00ev", *home)
+    assert code == 2 and "group" in err

@@ -23,9 +23,13 @@ audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 
 
 def _email(text: str) -> str:
+    from aigate.server.text import clean_label
+
     email = text.strip().lower()
-    if "@" not in email or len(email) > 254 or " " in email or email.startswith("-"):
-        raise UsageError(f"not an email address: {text!r}")
+    if ("@" not in email or len(email) > 254 or any(c.isspace() for c in email) or email.startswith("-")
+            or clean_label(email) != email):
+        raise UsageError(f"not an email address: {text!r}",
+                         "an email has one @, no spaces, control or bidi characters")
     return email
 
 
@@ -37,9 +41,13 @@ def users_add(
     data_dir: DataDirOpt = None, db: DbOpt = None,
 ) -> None:
     """Add a user (or update one) and print a fresh one-time enrollment code as the last line."""
+    from aigate.server.text import clean_label
+
     groups = [g.strip() for g in group] if group else None
     if groups is not None and not all(groups):
         raise UsageError("a group name cannot be empty")
+    if groups is not None and any(clean_label(g) != g for g in groups):
+        raise UsageError(f"a group name cannot hold control or bidi characters: {groups!r}")
     _, engine = open_engine(data_dir, db)
     user, code = write_now(engine, identity.add_user_job(_email(email), groups, role, cli_actor()))
     typer.echo(f"user {user.email} (role {user.role.value}, groups {', '.join(user.groups) or '-'})")

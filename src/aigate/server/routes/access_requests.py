@@ -12,6 +12,7 @@ from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import Caller
 from aigate.server.problems import ApiProblem
 from aigate.server.services import Services
+from aigate.server.text import check_text, refuse_nul
 from aigate.server.tokens import resolve_verdict
 
 router = APIRouter(tags=["access requests"])
@@ -31,6 +32,8 @@ def require_reviewer(caller: Caller) -> None:
 @router.post(p.Paths.ACCESS_REQUESTS, status_code=201, response_model=p.AccessRequest,
              summary="File an access request; an `auto` rule grants it at once")
 async def create(body: p.AccessRequestCreate, caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    refuse_nul(tool=body.tool)
+    check_text("reason", body.reason)
     verdict = verdict_for(services, caller, body.tool)
     job = access.create_job(caller, verdict, body.reason, body.duration_seconds, services.policy.review_ttl)
     return await services.writer.submit(job)
@@ -50,12 +53,14 @@ async def list_all(caller: CallerDep, services: ServicesDep, state: p.RequestSta
 @router.get(p.Paths.ACCESS_REQUEST, response_model=p.AccessRequest, summary="One access request")
 async def get_one(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
                   caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    refuse_nul(id=request_id)
     return await services.db.read(access.get_request, caller, request_id, services.clock())
 
 
 @router.post(p.Paths.CANCEL, response_model=p.AccessRequest, summary="Withdraw a pending request (requester)")
 async def cancel(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+    refuse_nul(id=request_id)
     return await services.writer.submit(access.cancel_job(caller, request_id))
 
 
@@ -64,6 +69,7 @@ async def cancel(request_id: Annotated[str, Path(alias="id", min_length=1, max_l
 async def approve(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
                   caller: CallerDep, services: ServicesDep, body: p.Approval | None = None) -> p.AccessRequest:
     require_reviewer(caller)
+    refuse_nul(id=request_id)
     duration = body.duration_seconds if body else None
     return await services.writer.submit(access.review_job(caller, request_id, "approve", duration=duration))
 
@@ -72,6 +78,8 @@ async def approve(request_id: Annotated[str, Path(alias="id", min_length=1, max_
 async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
                caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     require_reviewer(caller)
+    refuse_nul(id=request_id)
+    check_text("reason", body.reason)
     return await services.writer.submit(access.review_job(caller, request_id, "deny", reason=body.reason))
 
 
@@ -79,4 +87,6 @@ async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_len
 async def revoke(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     require_reviewer(caller)
+    refuse_nul(id=request_id)
+    check_text("reason", body.reason)
     return await services.writer.submit(access.review_job(caller, request_id, "revoke", reason=body.reason))

@@ -10,6 +10,7 @@ from aigate import protocol as p
 from aigate.server.access import active_grant
 from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import enroll_job, revoke_device_job
+from aigate.server.text import clean_label
 
 router = APIRouter(tags=["enrollment"])
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["enrollment"])
              summary="Exchange a one-time enrollment code for a device credential (shown once)")
 async def enroll(body: p.EnrollmentCreate, services: ServicesDep) -> p.Enrollment:
     device_id, credential, user = await services.writer.submit(
-        enroll_job(body.code, body.device_name, body.platform))
+        enroll_job(body.code, clean_label(body.device_name), clean_label(body.platform)))
     return p.Enrollment(device_id, credential, user, services.settings.public_url)
 
 

@@ -10,6 +10,7 @@ from aigate.server.audit import AuditEvent
 from aigate.server.deps import AnyCallerDep, ServicesDep
 from aigate.server.identity import Caller
 from aigate.server.models import session_events
+from aigate.server.text import clean_label, refuse_nul
 
 router = APIRouter(tags=["sessions"])
 
@@ -26,7 +27,7 @@ def record_job(caller: Caller, event: p.SessionEvent):
             return False, []
         values = {"session_id": event.session_id, "kind": event.kind.value, "user_id": caller.user_id,
                   "device_id": caller.device_id, "tool": event.tool, "at": int(event.at.timestamp()),
-                  "host": event.host, "repository": event.repository, "token_id": event.token_id,
+                  "host": clean_label(event.host), "repository": event.repository, "token_id": event.token_id,
                   "exit_status": event.exit_status, "duration_ms": event.duration_ms, "received_at": int(now)}
         conn.execute(insert(session_events).values(**values))
         data = {k: values[k] for k in ("tool", "host", "repository", "token_id", "exit_status", "duration_ms")}
@@ -42,5 +43,6 @@ def record_job(caller: Caller, event: p.SessionEvent):
 @router.post(p.Paths.SESSION_EVENTS, response_model=p.SessionEventAck,
              summary="Report a run's start or end; a resent event is acknowledged, not recorded twice")
 async def report(body: p.SessionEvent, caller: AnyCallerDep, services: ServicesDep) -> p.SessionEventAck:
+    refuse_nul(session_id=body.session_id, tool=body.tool, repository=body.repository, token_id=body.token_id)
     recorded = await services.writer.submit(record_job(caller, body))
     return p.SessionEventAck(body.session_id, body.kind, recorded)
