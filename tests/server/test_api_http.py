@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aigate.protocol import MAX_BODY_BYTES, PROBLEM_CONTENT_TYPE, Paths
 from aigate.server.writer import write_now
 
@@ -168,3 +170,78 @@ def test_a_logged_out_device_cannot_report_session_events(api):
     headers = api.enroll("ann@corp.example")
     assert api.client.delete(Paths.CURRENT_DEVICE, headers=headers).status_code == 204
     assert api.client.post(Paths.SESSION_EVENTS, json=_event(), headers=headers).status_code == 401
+
+
+def _issued_token_id(api, headers):
+    import jwt
+
+    answer = api.token(headers)
+    assert answer.status_code == 201, answer.text
+    return jwt.decode(answer.json()["token"], options={"verify_signature": False})["jti"]
+
+
+def test_a_session_event_with_the_jti_of_the_users_own_token_is_recorded(api):
+    headers = api.enroll("ann@corp.example", ["auto-team"])
+    event = {**_event(), "token_id": _issued_token_id(api, headers)}
+    assert api.client.post(Paths.SESSION_EVENTS, json=event, headers=headers).status_code == 200
+
+
+def test_a_session_start_with_an_unknown_token_id_is_a_422(api):
+    headers = api.enroll("ann@corp.example")
+    answer = api.client.post(Paths.SESSION_EVENTS, json={**_event(), "token_id": "invented"}, headers=headers)
+    assert answer.status_code == 422 and "token_id" in answer.json()["detail"]
+
+
+def test_a_session_event_with_another_users_token_id_is_a_422(api):
+    ann = api.enroll("ann@corp.example", ["auto-team"])
+    bob = api.enroll("bob@corp.example")
+    event = {**_event(), "token_id": _issued_token_id(api, ann)}
+    assert api.client.post(Paths.SESSION_EVENTS, json=event, headers=bob).status_code == 422
+
+
+@pytest.mark.parametrize("at", ["2019-12-31T23:59:59Z", "1970-01-01T00:00:00Z"])
+def test_a_session_event_before_2020_is_a_422(api, at):
+    headers = api.enroll("ann@corp.example")
+    answer = api.client.post(Paths.SESSION_EVENTS, json={**_event(), "at": at}, headers=headers)
+    assert answer.status_code == 422 and "at:" in answer.json()["detail"]
+
+
+def test_a_session_event_more_than_a_day_ahead_is_a_422(api):
+    from datetime import UTC, datetime, timedelta
+
+    ahead = (datetime.now(UTC) + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = api.enroll("ann@corp.example")
+    assert api.client.post(Paths.SESSION_EVENTS, json={**_event(), "at": ahead}, headers=headers).status_code == 422
+
+
+def _session_audit_data(api, action):
+    import json as _json
+
+    from sqlalchemy import select
+
+    from aigate.server.models import audit_events
+
+    with api.engine.connect() as conn:
+        return _json.loads(conn.execute(select(audit_events.c.data).where(audit_events.c.action == action)).scalar())
+
+
+def test_an_end_without_a_recorded_start_is_recorded_but_flagged(api):
+    headers = api.enroll("ann@corp.example")
+    end = {**_event("end"), "exit_status": 0, "duration_ms": 5}
+    assert api.client.post(Paths.SESSION_EVENTS, json=end, headers=headers).json()["recorded"] is True
+    assert _session_audit_data(api, "session.end")["start_recorded"] is False
+
+
+def test_an_end_matching_its_start_is_not_flagged(api):
+    headers = api.enroll("ann@corp.example")
+    api.client.post(Paths.SESSION_EVENTS, json=_event("start"), headers=headers)
+    api.client.post(Paths.SESSION_EVENTS, json={**_event("end"), "exit_status": 0}, headers=headers)
+    assert "start_recorded" not in _session_audit_data(api, "session.end")
+
+
+def test_an_end_for_another_users_start_is_flagged(api):
+    ann = api.enroll("ann@corp.example")
+    bob = api.enroll("bob@corp.example")
+    api.client.post(Paths.SESSION_EVENTS, json=_event("start"), headers=ann)
+    api.client.post(Paths.SESSION_EVENTS, json={**_event("end"), "exit_status": 0}, headers=bob)
+    assert _session_audit_data(api, "session.end")["start_recorded"] is False

@@ -109,6 +109,7 @@ audit_events = Table(
     Column("data", Text, nullable=False, default="{}"),  # canonical JSON object
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_subject", "subject"),  # migration 0002: session events look up token ids
 )
 
 # One row (id = 1): the chain head. Writers lock it, append a batch, and move it once per batch.
