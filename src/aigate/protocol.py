@@ -181,6 +181,21 @@ Seconds = Annotated[int, Limit(ge=1, le=MAX_DURATION_SECONDS)]
 ShortText = Annotated[str, Limit(max_length=255)]
 Identifier = Annotated[str, Limit(min_length=1, max_length=64)]
 
+KEY_SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A key scope name, as ``aigate keys set SCOPE`` accepts it; the server's policy check uses it too."""
+
+COMPETING_CREDENTIALS: tuple[str, ...] = (
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY", "ANTHROPIC_FOUNDRY_API_KEY",
+    "CLAUDE_CODE_API_KEY_HELPER_TTL_MS", "OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN", "AZURE_API_KEY",
+    "AWS_BEARER_TOKEN_BEDROCK", "GOOGLE_API_KEY", "GEMINI_API_KEY", "VERTEX_API_KEY", "MISTRAL_API_KEY",
+    "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "XAI_API_KEY", "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+)
+"""Credentials and settings that choose the key or account a tool uses (the client scrubs them from
+a tool's environment, see ``tools.SCRUBBED_VARIABLES``); a policy's ``env`` may not set them."""
+
 
 # --- wire shapes ------------------------------------------------------------------------------------
 
@@ -284,6 +299,7 @@ class AccessRequest:
     decision_reason: str | None = None  # the reason given with deny or revoke
     granted_seconds: int | None = None
     expires_at: datetime | None = None  # end of the grant, once approved
+    approval_capped: bool = False  # in an approve answer: the approver asked for more than the maximum
 
 
 @dataclass
