@@ -153,10 +153,10 @@ def describe(argv: list[str], set_names: Iterable[str], removed: Iterable[str]) 
     variable names set and removed, never their values."""
     import shlex
 
-    lines = [f"would run: {shlex.join(argv)}"]
+    lines = [f"would run: {shlex.join(argv)}"]  # argv, names: the user's and the policy's, shown escaped
     lines.append("would set: " + (", ".join(sorted(set_names)) or "(nothing)"))
     lines.append("would remove: " + (", ".join(sorted(removed)) or "(nothing)"))
-    return "\n".join(lines)
+    return "\n".join(log.printable(line) for line in lines)
 
 
 if sys.platform == "win32":  # pragma: no cover - documented: no process groups to share

@@ -23,7 +23,19 @@ def debug_enabled() -> bool:
 
 def debug(message: str) -> None:
     if debug_enabled():
-        print(f"aigate: debug: {message}", file=sys.stderr, flush=True)
+        print(f"aigate: debug: {printable(message)}", file=sys.stderr, flush=True)
+
+
+def printable(text: object) -> str:
+    """``text`` with every character that could steer a terminal shown escaped: C0 and C1 controls
+    (ESC, CR, newline...), bidi overrides and isolates (U+202E...) and other format characters become
+    ``\\x1b`` / ``\\u202e``. Used for everything printed that a server or a file could have chosen
+    (:func:`aigate.cli.output.safe` is this function); stdlib only, so the warm path's errors use it too."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   for c in text)
 
 
 _warned: set[str] = set()
@@ -40,4 +52,4 @@ def warn(message: str) -> None:
     if message in _warned:
         return
     _warned.add(message)
-    print(f"aigate: warning: {message}", file=sys.stderr, flush=True)
+    print(f"aigate: warning: {printable(message)}", file=sys.stderr, flush=True)

@@ -96,9 +96,9 @@ def user():
     return {"email": "ann@corp.example", "groups": ["dev"], "role": "user", "disabled": False}
 
 
-def problem(status, code):
+def problem(status, code, detail=None):
     return httpx.Response(status, json={"type": "about:blank", "title": code, "status": status, "code": code,
-                                        "detail": f"{code} (fake)"})
+                                        "detail": detail or f"{code} (fake)"})
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 import os
 
 import pytest
-from tests.cli.conftest import SERVER
+from tests.cli.conftest import SERVER, problem
 
 from aigate import config, keystore, paths
 
@@ -153,3 +153,69 @@ def test_a_missing_argument_is_a_usage_error(cli, logged_in):
 
     assert code == 2
     assert "internal error" not in err
+
+
+class _Tty:
+    def isatty(self):
+        return True
+
+
+def _answer_prompt(monkeypatch, exc):
+    import getpass
+    import sys
+
+    def raise_(*a, **k):
+        raise exc
+
+    monkeypatch.setattr(sys, "stdin", _Tty())
+    monkeypatch.setattr(getpass, "getpass", raise_)
+
+
+def test_login_without_code_and_without_a_terminal_asks_for_code_option(cli, server):
+    code, _, err = cli("login", "--server", SERVER)
+    assert code == 2 and "--code" in err and "GetPassWarning" not in err
+    assert "7KQ2-MX4P-9TRD" in server.codes
+
+
+def test_keys_set_without_a_terminal_asks_for_stdin_option(cli):
+    code, _, err = cli("keys", "set", "anthropic")
+    assert code == 2 and "--stdin" in err
+
+
+def test_ctrl_c_at_the_enrollment_code_prompt_exits_130_interrupted(cli, monkeypatch):
+    _answer_prompt(monkeypatch, KeyboardInterrupt())
+    code, _, err = cli("login", "--server", SERVER)
+    assert code == 130 and "aigate: interrupted" in err and "internal error" not in err
+
+
+def test_ctrl_d_at_the_enrollment_code_prompt_says_cancelled(cli, monkeypatch):
+    _answer_prompt(monkeypatch, EOFError())
+    code, _, err = cli("login", "--server", SERVER)
+    assert code == 1 and "cancelled" in err and "internal error" not in err
+
+
+def test_ctrl_c_at_the_key_prompt_exits_130_and_stores_nothing(cli, monkeypatch, store):
+    _answer_prompt(monkeypatch, KeyboardInterrupt())
+    code, _, err = cli("keys", "set", "anthropic")
+    assert code == 130 and "interrupted" in err and store.get(keystore.key_entry("anthropic")) is None
+
+
+EVIL = "ok\x1b[31m red \u202eevil"
+
+
+def test_a_reason_with_terminal_escapes_is_printed_escaped_in_the_requests_table(cli, logged_in):
+    cli("request", "claude", "--reason", EVIL)
+    _, out, _ = cli("requests")
+    assert "\x1b" not in out and "\u202e" not in out and "\\x1b[31m" in out and "\\u202e" in out
+
+
+def test_a_decision_reason_with_terminal_escapes_is_printed_escaped_in_the_request_line(cli, logged_in):
+    cli("request", "claude", "--reason", "x")
+    _, out, _ = cli("admin", "deny", "r1", "--reason", EVIL)
+    assert "\x1b" not in out and "\u202e" not in out and "\\x1b[31m" in out and "\\u202e" in out
+
+
+def test_a_server_detail_with_terminal_escapes_is_printed_escaped_in_the_error(cli, server):
+    server.enroll = lambda body: problem(400, "enrollment-code-invalid", detail=EVIL)
+    code, _, err = cli("login", "--server", SERVER, "--code", "AAAA-BBBB-CCCC")
+    assert code == 1 and "\x1b" not in err and "\u202e" not in err and "\\x1b[31m" in err

@@ -10,7 +10,7 @@ import typer
 
 from aigate import protocol, tools
 from aigate.cli.app import app, state_of
-from aigate.cli.output import print_requests, request_line
+from aigate.cli.output import print_requests, request_line, safe
 from aigate.errors import NotApproved, UsageError
 
 
@@ -42,7 +42,7 @@ def request(
     client = state.device()
     item = client.create_request(tool, reason, seconds)
     if not as_json:
-        typer.echo(f"Request {item.id} for {tool}: {item.state.value}.", err=True)
+        typer.echo(safe(f"Request {item.id} for {tool}: {item.state.value}."), err=True)
         if item.state == protocol.RequestState.PENDING and not wait:
             typer.echo("An approver has to approve it; `aigate requests` shows its state.", err=True)
         if item.duration_capped:

@@ -9,6 +9,7 @@ import typer
 
 from aigate import account
 from aigate.cli.app import app, state_of
+from aigate.cli.output import cell, prompt_hidden, safe
 from aigate.errors import UsageError
 
 
@@ -27,11 +28,12 @@ def login(
     target = account.choose_server(cfg, server or state.flag_server)
     store = state.store()  # a keyring problem shows before the one-time code is spent
     if not code:
-        code = typer.prompt("Enrollment code", hide_input=True, err=True)
+        code = prompt_hidden("Enrollment code", without_terminal=(
+            "no terminal to prompt for the enrollment code: pass it with --code CODE"))
     if not code.strip():
         raise UsageError("the enrollment code is empty")
     record = account.login(target, code, store=store, anonymous=state.anonymous, cfg=cfg)
-    typer.echo(f"Logged in to {target} as {record.email} (device {record.device_id}).", err=True)
+    typer.echo(safe(f"Logged in to {target} as {record.email} (device {record.device_id})."), err=True)
 
 
 @app.command()
@@ -44,8 +46,8 @@ def logout(ctx: typer.Context) -> None:
     server = state.server()
     warning = account.logout(server, store=state.store(), device=state.device)
     if warning:
-        typer.echo(f"aigate: warning: {warning}", err=True)
-    typer.echo(f"Logged out of {server}.", err=True)
+        typer.echo(f"aigate: warning: {safe(warning)}", err=True)
+    typer.echo(safe(f"Logged out of {server}."), err=True)
 
 
 @app.command()
@@ -74,24 +76,25 @@ def _print_status(report: dict) -> None:
     from rich.table import Table
 
     console = Console()
-    who = report["user"] or "not logged in"
-    console.print(f"server      {report['server'] or '(none)'}  [dim]({report['settings']['server']['source']})[/dim]")
-    console.print(f"user        {who}" + (f" ({report['role']})" if report.get("role") else ""))
-    console.print(f"repository  {report['repository'] or '(none)'}")
+    who = cell(report["user"] or "not logged in")
+    console.print(f"server      {cell(report['server'] or '(none)')}  "
+                  f"[dim]({cell(report['settings']['server']['source'])})[/dim]")
+    console.print(f"user        {who}" + (f" ({cell(report['role'])})" if report.get("role") else ""))
+    console.print(f"repository  {cell(report['repository'] or '(none)')}")
     if report.get("keyring"):
-        console.print(f"keyring     {report['keyring']}")
+        console.print(f"keyring     {cell(report['keyring'])}")
     if report["problem"]:
-        console.print(f"[yellow]problem     {report['problem']}[/yellow]")
+        console.print(f"[yellow]problem     {cell(report['problem'])}[/yellow]")
     tools = Table("tool", "policy", "key scope", "grant until", "cached token until", box=None)
     for t in report["tools"]:
-        tools.add_row(t["tool"], t["approval"], t["key_scope"], t["grant_expires_at"] or "-",
-                      t["cached_token_expires_at"] or "-")
+        tools.add_row(*(cell(v or "-") for v in (t["tool"], t["approval"], t["key_scope"], t["grant_expires_at"],
+                                                  t["cached_token_expires_at"])))
     console.print(tools)
     keys = Table("key scope", "stored", box=None)
     for k in report["keys"]:
-        keys.add_row(k["scope"], k["masked"] if k["stored"] else "missing from the keyring")
+        keys.add_row(cell(k["scope"]), cell(k["masked"]) if k["stored"] else "missing from the keyring")
     console.print(keys if report["keys"] else "keys        (none stored: aigate keys set SCOPE)")
     settings = Table("setting", "value", "from", box=None)
     for name, s in report["settings"].items():
-        settings.add_row(name, s["value"] or "-", s["source"])
+        settings.add_row(cell(name), cell(s["value"] or "-"), cell(s["source"]))
     console.print(settings)

@@ -123,9 +123,9 @@ def boundary(action: Callable[[], int]) -> int:
 
 
 def report(err: AigateError) -> None:
-    print(f"aigate: {err.message}", file=sys.stderr)
+    print(f"aigate: {log.printable(err.message)}", file=sys.stderr)  # messages may quote the server
     if err.hint:
-        print(f"aigate: to fix: {err.hint}", file=sys.stderr)
+        print(f"aigate: to fix: {log.printable(err.hint)}", file=sys.stderr)
     sys.stderr.flush()
 
 

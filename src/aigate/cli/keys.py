@@ -10,6 +10,7 @@ import typer
 
 from aigate import keystore
 from aigate.cli.app import app, state_of
+from aigate.cli.output import prompt_hidden, safe
 from aigate.errors import UsageError
 
 keys_app = typer.Typer(help="Scoped API keys in the OS keyring.\n\nExample: aigate keys set anthropic",
@@ -37,7 +38,8 @@ def set_key(
     """
     check_scope(scope)
     store = state_of(ctx).store()
-    value = sys.stdin.read() if stdin else typer.prompt(f"API key for {scope}", hide_input=True, err=True)
+    value = sys.stdin.read() if stdin else prompt_hidden(f"API key for {scope}", without_terminal=(
+        f"no terminal to prompt for the key: pipe it in with aigate keys set {scope} --stdin"))
     value = value.strip()
     if not value:
         raise UsageError("the key is empty; nothing was stored")
@@ -60,7 +62,7 @@ def list_keys(ctx: typer.Context) -> None:
         typer.echo("No keys stored. Add one with: aigate keys set SCOPE", err=True)
     for scope in scopes:
         value = store.get(keystore.key_entry(scope))
-        typer.echo(f"{scope}\t{keystore.mask(value) if value else 'missing from the keyring'}")
+        typer.echo(f"{safe(scope)}\t{safe(keystore.mask(value)) if value else 'missing from the keyring'}")
 
 
 @keys_app.command("delete")

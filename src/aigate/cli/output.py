@@ -1,12 +1,46 @@
-"""Printing access requests for people (rich table) or scripts (JSON)."""
+"""Printing for people (rich tables) or scripts (JSON), and the hidden prompts."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import typer
 
 from aigate import protocol
+from aigate.errors import AigateError, UsageError
+from aigate.log import printable as safe  # the one neutralizer of terminal escapes (also on the warm path)
+
+INTERRUPTED = 130
+
+
+def cell(text: object) -> str:
+    """A server-provided value for a rich table or rich print: escapes shown escaped (:func:`safe`)
+    and rich markup (``[red]``) printed as text."""
+    from rich.markup import escape
+
+    return escape(safe(text))
+
+
+def prompt_hidden(label: str, *, without_terminal: str) -> str:
+    """Ask for a secret with hidden input on the terminal.
+
+    With no terminal on stdin, a usage error whose message is ``without_terminal`` (never Python's
+    GetPassWarning and an echoing prompt). Ctrl-C ends with "interrupted" (130), Ctrl-D with
+    "cancelled" (1); both as AigateError, so typer does not turn them into "Aborted!".
+    """
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(without_terminal)
+    import getpass
+
+    try:
+        return getpass.getpass(f"{label}: ", stream=sys.stderr)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        raise AigateError("interrupted", exit_code=INTERRUPTED) from None
+    except EOFError:
+        sys.stderr.write("\n")
+        raise AigateError("cancelled: nothing was entered") from None
 
 
 def request_line(item: protocol.AccessRequest) -> str:
@@ -16,7 +50,7 @@ def request_line(item: protocol.AccessRequest) -> str:
         text += f" until {protocol.format_timestamp(item.expires_at)}"
     if item.decision_reason:
         text += f" ({item.decision_reason})"
-    return text + "."
+    return safe(text + ".")
 
 
 def print_requests(items: list[protocol.AccessRequest], *, as_json: bool) -> None:
@@ -32,12 +66,13 @@ def print_requests(items: list[protocol.AccessRequest], *, as_json: bool) -> Non
     table = Table(box=None)
     # Ids, tools and emails are never cut: people copy them into `aigate admin approve ID`.
     for name in ("id", "tool", "requester", "state", "asked"):
-        table.add_column(name, no_wrap=True, min_width=max(len(name), *(len(_cell(i, name)) for i in items)))
+        table.add_column(name, no_wrap=True, min_width=max(len(name), *(len(safe(_cell(i, name))) for i in items)))
     table.add_column("reason", overflow="fold")
     table.add_column("until", no_wrap=True)
     for i in items:
         until = protocol.format_timestamp(i.expires_at) if i.expires_at else "-"
-        table.add_row(*(_cell(i, n) for n in ("id", "tool", "requester", "state", "asked")), i.reason, until)
+        table.add_row(*(cell(_cell(i, n)) for n in ("id", "tool", "requester", "state", "asked")), cell(i.reason),
+                      until)
     Console().print(table)
 
 
