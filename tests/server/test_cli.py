@@ -167,3 +167,13 @@ def test_users_add_refuses_an_email_with_control_bidi_or_space_characters_with_e
 def test_users_add_refuses_a_group_with_control_characters_with_exit_2(home, cli):
     code, _, err = cli("users", "add", "ann@corp.example", "--group", "d\x00ev", *home)
     assert code == 2 and "group" in err
+
+
+def test_serve_warns_when_the_policy_has_no_rules(home, tmp_path, cli, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    empty = tmp_path / "empty.toml"
+    empty.write_text('token_ttl = "10m"\n')
+    code, _, err = cli("serve", "--policy", str(empty), "--port", "0", *home)
+    assert code == 0 and "no rules: every tool is denied" in err

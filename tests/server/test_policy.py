@@ -136,3 +136,70 @@ def test_every_mistake_is_reported_not_just_the_first():
 
 def test_a_rule_without_groups_is_a_mistake():
     assert "needs groups" in problems('[[rules]]\ntools = ["*"]\napproval = "auto"\n')[0]
+
+
+RULE = '[[rules]]\ngroups = ["*"]\ntools = ["*"]\napproval = "required"\n'
+
+
+def test_a_tool_key_scope_with_a_space_is_a_mistake_on_its_line():
+    assert problems('[tools.claude]\nkey_scope = "bad scope"\n' + RULE)[0].startswith("line 2: [tools.claude] key_scope")
+
+
+def test_a_rule_key_scope_with_a_space_is_a_mistake_on_its_line():
+    assert problems(RULE + 'key_scope = "bad scope"\n')[0].startswith("line 5: key_scope 'bad scope'")
+
+
+@pytest.mark.parametrize("scope", ["anthropic", "anthropic-applied-ai", "Team.1_x", "a" * 64])
+def test_a_key_scope_that_aigate_keys_set_accepts_is_fine(scope):
+    assert parse_policy(f'[tools.claude]\nkey_scope = "{scope}"\n' + RULE).tools["claude"].key_scope == scope
+
+
+@pytest.mark.parametrize("scope", ["-lead", ".x", "a/b", "a" * 65, "ünï"])
+def test_a_key_scope_that_aigate_keys_set_refuses_is_a_mistake(scope):
+    assert "key_scope" in problems(f'[tools.claude]\nkey_scope = "{scope}"\n' + RULE)[0]
+
+
+@pytest.mark.parametrize("name", ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CODEX_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                                  "anthropic_api_key"])
+def test_an_env_setting_a_credential_is_a_mistake_on_its_line(name):
+    (problem,) = problems(f'[tools.claude]\nenv = {{ {name} = "x" }}\n' + RULE)
+    assert problem.startswith("line 2:") and "credential" in problem
+
+
+@pytest.mark.parametrize("name", ["PATH", "HOME", "LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES"])
+def test_an_env_setting_path_home_or_loader_variables_is_a_mistake(name):
+    (problem,) = problems(f'[tools.claude]\nenv = {{ {name} = "x" }}\n' + RULE)
+    assert problem.startswith("line 2:") and name in problem
+
+
+@pytest.mark.parametrize("name", ["1ABC", "A-B", "A B", "A=B", ""])
+def test_an_env_name_that_is_not_a_variable_name_is_a_mistake(name):
+    (problem,) = problems(f'[tools.claude]\nenv = {{ "{name}" = "x" }}\n' + RULE)
+    assert "not a valid environment variable name" in problem
+
+
+def test_an_env_mistake_in_an_env_table_names_the_variables_own_line():
+    text = '[tools.claude]\nkey_scope = "anthropic"\n[tools.claude.env]\nOK = "1"\nPATH = "/tmp"\n' + RULE
+    assert problems(text)[0].startswith("line 5:")
+
+
+def test_a_plain_env_variable_is_fine():
+    assert parse_policy('[tools.claude]\nenv = { DISABLE_TELEMETRY = "1" }\n' + RULE).tools["claude"].env == {
+        "DISABLE_TELEMETRY": "1"}
+
+
+def test_policy_check_of_a_policy_without_rules_warns_that_every_tool_is_denied(tmp_path, cli):
+    empty = tmp_path / "policy.toml"
+    empty.write_text('token_ttl = "10m"\n')
+    code, _, err = cli("policy", "check", str(empty))
+    assert code == 0 and "no rules: every tool is denied" in err
+
+
+def test_policy_check_of_a_policy_with_rules_does_not_warn(tmp_path, cli):
+    good = tmp_path / "policy.toml"
+    good.write_text(RULE)
+    assert "no rules" not in cli("policy", "check", str(good))[2]
+
+
+def test_the_default_policy_points_to_the_readme_not_design_notes():
+    assert "DESIGN.md" not in DEFAULT_POLICY and "README" in DEFAULT_POLICY

@@ -102,7 +102,13 @@ def serve(
     scheme = "https" if tls_cert else "http"
     shown = f"[{host}]" if ":" in host else host
     settings = Settings.resolve(data_dir, db, policy, public_url or f"{scheme}://{shown}:{port}")
-    open_services(settings).close()  # every check now, with a clean message, before binding
+    services = open_services(settings)  # every check now, with a clean message, before binding
+    rules = services.policy.rules
+    services.close()
+    if not rules:
+        from aigate.server.policy import NO_RULES_WARNING
+
+        say(f"warning: {settings.policy_path}: {NO_RULES_WARNING}")
     if tls_cert is None and not _loopback(host):
         say(f"warning: serving on {host} without TLS: enrollment codes, device credentials and approval "
             "tokens cross the network in clear text; use --tls-cert/--tls-key or a TLS proxy")

@@ -95,7 +95,7 @@ def users_list(data_dir: DataDirOpt = None, db: DbOpt = None,
 @policy_app.command("check")
 def policy_check(file: Path) -> None:
     """Check a policy file; print each mistake with its line (exit 1 when there is one)."""
-    from aigate.server.policy import PolicyError, load_policy
+    from aigate.server.policy import NO_RULES_WARNING, PolicyError, load_policy
 
     try:
         policy = load_policy(file)
@@ -103,6 +103,8 @@ def policy_check(file: Path) -> None:
         for problem in err.problems:
             say(f"{file}: {problem}")
         raise AigateError(f"{file}: {len(err.problems)} mistake(s)") from None
+    if not policy.rules:
+        say(f"{file}: warning: {NO_RULES_WARNING}")
     typer.echo(f"{file}: ok ({len(policy.rules)} rule(s); tools: {', '.join(sorted(policy.tools))})")
 
 

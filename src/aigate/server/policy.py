@@ -1,4 +1,4 @@
-"""The access policy: a TOML file owned by IT (format in DESIGN.md, "Policy").
+"""The access policy: a TOML file owned by IT (format in the README, "Policy"; design notes).
 
 ``load_policy(path)`` parses and checks it, raising :class:`PolicyError` with every mistake and its
 line; ``Policy.resolve(tool, groups)`` gives the :class:`Verdict` of the first rule whose groups and
@@ -9,12 +9,19 @@ matches ``/`` (that is how :func:`fnmatch.fnmatchcase` treats it).
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigate.protocol import ApprovalMode, normalize_repository, parse_duration
+from aigate.protocol import (
+    COMPETING_CREDENTIALS,
+    KEY_SCOPE_PATTERN,
+    ApprovalMode,
+    normalize_repository,
+    parse_duration,
+)
 from aigate.server.policy_lines import LineFinder
 
 DEFAULT_KEY_SCOPES = {"claude": "anthropic", "codex": "openai"}
@@ -23,9 +30,35 @@ DEFAULT_REVIEW_TTL = 7 * 86400
 _TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules"}
 _TOOL_KEYS = {"key_scope", "base_url", "env"}
 _RULE_KEYS = {"groups", "tools", "approval", "max_duration", "key_scope", "repos_denied"}
+_SCOPE = re.compile(KEY_SCOPE_PATTERN)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_FORBIDDEN = {"PATH", "HOME", "SHELL", "USER", "LOGNAME", "PYTHONPATH", "PYTHONHOME", "NODE_OPTIONS",
+                  "NODE_PATH", "BASH_ENV", "ENV", "IFS"}
+_ENV_FORBIDDEN_PREFIXES = ("LD_", "DYLD_", "AIGATE_")
+NO_RULES_WARNING = "no rules: every tool is denied"
+
+
+def env_name_problem(name: str) -> str | None:
+    """Why a policy's ``env`` may not set ``name``, or None."""
+    if not _ENV_NAME.match(name):
+        return f"{name!r} is not a valid environment variable name"
+    upper = name.upper()
+    if upper in COMPETING_CREDENTIALS:
+        return f"{name} is a credential: the key comes from the key scope, never from the policy"
+    if upper in _ENV_FORBIDDEN or upper.startswith(_ENV_FORBIDDEN_PREFIXES):
+        return f"{name} changes how programs are found or loaded; a policy may not set it"
+    return None
+
+
+def scope_problem(scope: str) -> str | None:
+    """Why ``scope`` is not a key scope name ``aigate keys set`` accepts, or None."""
+    if not _SCOPE.match(scope):
+        return (f"key_scope {scope!r} is not a key scope name: a letter or digit, then up to 63 letters, "
+                "digits, '.', '_' or '-'")
+    return None
 
 DEFAULT_POLICY = """\
-# aigate-server access policy (written by `aigate-server init`; see DESIGN.md "Policy").
+# aigate-server access policy (written by `aigate-server init`; see the README, "Policy").
 # The first rule whose groups and tools match decides; no matching rule means deny.
 token_ttl = "10m"     # lifetime of one approval token
 review_ttl = "7d"     # a pending access request expires unreviewed after this
@@ -204,6 +237,8 @@ class _Checker:
         if not isinstance(scope, str) or not scope:
             self.report(at("key_scope"), f"[tools.{name}] needs key_scope = \"...\" (a non-empty string)")
             scope = ""
+        elif scope_problem(scope):
+            self.report(at("key_scope"), f"[tools.{name}] {scope_problem(scope)}")
         base_url = spec.get("base_url")
         if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
             self.report(at("base_url"), f"[tools.{name}] base_url must be a URL such as \"https://gateway/x\"")
@@ -212,6 +247,10 @@ class _Checker:
         if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
             self.report(at("env"), f"[tools.{name}] env must be a table of strings, e.g. {{ NAME = \"1\" }}")
             env = {}
+        for var in env:
+            why = env_name_problem(var)
+            if why:
+                self.report(self.lines.env_key(f"tools.{name}", var, at("env")), f"[tools.{name}] env: {why}")
         return ToolPolicy(name, scope, base_url, dict(env))
 
     def rule(self, index: int, spec: Any, tools: dict[str, ToolPolicy]) -> Rule | None:
@@ -233,6 +272,8 @@ class _Checker:
         if scope is not None and (not isinstance(scope, str) or not scope):
             self.report(at("key_scope"), "key_scope must be a non-empty string")
             scope = None
+        elif scope is not None and scope_problem(scope):
+            self.report(at("key_scope"), scope_problem(scope))
         denied = self.names(spec, "repos_denied", at("repos_denied"), required=False)
         return Rule(tuple(groups), tuple(rule_tools), approval, max_duration, scope, tuple(denied), header)
 

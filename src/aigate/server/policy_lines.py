@@ -58,3 +58,8 @@ class LineFinder:
     def key_in_array_table(self, name: str, index: int, key: str) -> int:
         found = self._section(name, index)
         return found[1].get(key, found[0]) if found else 1
+
+    def env_key(self, table: str, key: str, fallback: int) -> int:
+        """The line of ``key`` in a ``[TABLE.env]`` table, else ``fallback`` (an inline ``env = {...}``)."""
+        found = self._section(f"{table}.env")
+        return found[1].get(key, found[0]) if found else fallback
