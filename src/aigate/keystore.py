@@ -8,8 +8,10 @@ itself.
 Backend choice (DESIGN.md "Environment", FIELD_NOTES.md): ``PYTHON_KEYRING_BACKEND`` wins when set;
 otherwise the class path recorded at ``login`` / ``keys set`` is loaded directly; only when nothing is
 recorded does keyring discover backends through entry points, and the result is recorded. The fail
-backend is "no keyring" (78 with the way out); plaintext (keyrings.alt) and null backends are refused
-unless ``AIGATE_ALLOW_INSECURE_KEYRING=1``, and then every use warns. ``keyring`` is imported lazily.
+backend is "no keyring" and the null backend stores nothing: both are always refused (78 with the way
+out), before a one-time code is spent; plaintext (keyrings.alt) backends are refused unless
+``AIGATE_ALLOW_INSECURE_KEYRING=1``, and then every use warns. Every write is read back, so a backend
+that silently drops it is an error, not "stored". ``keyring`` is imported lazily.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ SERVICE = "aigate"
 ENV_BACKEND = "PYTHON_KEYRING_BACKEND"
 ENV_ALLOW_INSECURE = "AIGATE_ALLOW_INSECURE_KEYRING"
 _NO_BACKEND = "keyring.backends.fail.Keyring"
-_INSECURE_PREFIXES = ("keyrings.alt.", "keyring.backends.null.")
+_STORES_NOTHING = ("keyring.backends.null.",)  # "succeeds" and keeps nothing: never usable
+_INSECURE_PREFIXES = ("keyrings.alt.",)
 
 
 class KeyStore:
@@ -78,6 +81,12 @@ class KeyringStore:
 
     def set(self, name: str, value: str) -> None:
         self._call("write", lambda: self.backend.set_password(SERVICE, name, value))
+        if self.get(name) != value:
+            raise ConfigError(
+                f"the keyring ({self.description}) did not keep an aigate entry: it was written but "
+                "reads back differently",
+                hint=f"use a working OS keyring (GNOME Keyring / KWallet), or set {ENV_BACKEND} to one",
+            )
 
     def delete(self, name: str) -> bool:
         from keyring.errors import PasswordDeleteError
@@ -165,6 +174,12 @@ def _check_safe(class_path: str, env: dict[str, str]) -> None:
             "no usable OS keyring was found (aigate keeps its credentials only there)",
             hint="install and unlock one (GNOME Keyring / KWallet over the Secret Service), or set "
             f"{ENV_BACKEND}; for CI and demos only: {ENV_ALLOW_INSECURE}=1 with keyrings.alt",
+        )
+    if class_path.startswith(_STORES_NOTHING):
+        raise ConfigError(
+            f"refusing the keyring backend {class_path}: it stores nothing ({ENV_ALLOW_INSECURE} "
+            "allows plain-file backends only)",
+            hint=f"use the OS keyring, or for CI and demos keyrings.alt's plaintext backend with {ENV_ALLOW_INSECURE}=1",
         )
     if class_path.startswith(_INSECURE_PREFIXES):
         if env.get(ENV_ALLOW_INSECURE) != "1":

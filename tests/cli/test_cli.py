@@ -219,3 +219,15 @@ def test_a_server_detail_with_terminal_escapes_is_printed_escaped_in_the_error(c
     server.enroll = lambda body: problem(400, "enrollment-code-invalid", detail=EVIL)
     code, _, err = cli("login", "--server", SERVER, "--code", "AAAA-BBBB-CCCC")
     assert code == 1 and "\x1b" not in err and "\u202e" not in err and "\\x1b[31m" in err
+
+
+def test_login_with_the_null_keyring_is_refused_before_the_code_is_spent(server, capsys, monkeypatch):
+    import httpx
+    from aigate.cli.app import run_app
+    from aigate.cli.entry import boundary
+    from aigate.cli.state import CliState
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    state = CliState(http=lambda url, ca: httpx.Client(base_url=url, transport=httpx.MockTransport(server)))
+    code = boundary(lambda: run_app(["login", "--server", SERVER, "--code", "7KQ2-MX4P-9TRD"], obj=state))
+    assert code == 78 and "Logged in" not in capsys.readouterr().err and "7KQ2-MX4P-9TRD" in server.codes

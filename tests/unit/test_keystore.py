@@ -69,3 +69,24 @@ def test_a_recorded_backend_that_no_longer_loads_is_discovered_again(tmp_path):
     (tmp_path / "keyring-backend").write_text("no_such_package.Keyring")
     store = keystore.open_keystore(env={"AIGATE_ALLOW_INSECURE_KEYRING": "1"}, state=tmp_path)
     assert (tmp_path / "keyring-backend").read_text() == store.description != "no_such_package.Keyring"
+
+
+def test_the_null_backend_is_refused_even_with_the_insecure_opt_in(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+                                    "AIGATE_ALLOW_INSECURE_KEYRING": "1"}, state=tmp_path)
+    assert "stores nothing" in caught.value.message
+
+
+class _Forgetful:
+    def set_password(self, service, name, value):
+        pass
+
+    def get_password(self, service, name):
+        return None
+
+
+def test_a_write_the_backend_does_not_keep_is_an_error():
+    with pytest.raises(ConfigError) as caught:
+        keystore.KeyringStore(_Forgetful(), "tests.Forgetful").set("key:anthropic", "sk-1234")
+    assert "did not keep" in caught.value.message
