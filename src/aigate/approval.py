@@ -20,7 +20,7 @@ import httpx
 
 from aigate import __version__, log, protocol
 from aigate.errors import AigateError, ConfigError, ConflictError, NotApproved, ServerUnreachable, UsageError
-from aigate.protocol import Paths, ProblemCode, from_wire, to_wire
+from aigate.protocol import Paths, ProblemCode, from_wire, to_wire  # from_wire: only in decode()
 
 CONNECT_TIMEOUT = 5.0  # seconds
 READ_TIMEOUT = 15.0
@@ -67,10 +67,10 @@ class ServerClient:
 
     def enroll(self, code: str, *, device_name: str = "", platform: str = "") -> protocol.Enrollment:
         body = protocol.EnrollmentCreate(code=code, device_name=device_name[:255], platform=platform[:64])
-        return from_wire(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
+        return self.decode(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
 
     def me(self) -> protocol.Me:
-        return from_wire(protocol.Me, self.call("GET", Paths.ME))
+        return self.decode(protocol.Me, self.call("GET", Paths.ME))
 
     def logout(self) -> None:
         self.call("DELETE", Paths.CURRENT_DEVICE)
@@ -79,14 +79,14 @@ class ServerClient:
 
     def create_request(self, tool: str, reason: str, duration_seconds: int | None) -> protocol.AccessRequest:
         body = protocol.AccessRequestCreate(tool=tool, reason=reason, duration_seconds=duration_seconds)
-        return from_wire(protocol.AccessRequest, self.call("POST", Paths.ACCESS_REQUESTS, body=body))
+        return self.decode(protocol.AccessRequest, self.call("POST", Paths.ACCESS_REQUESTS, body=body))
 
     def list_requests(self, *, state: str | None = None, everyone: bool = False) -> list[protocol.AccessRequest]:
         params = {"scope": protocol.SCOPE_ALL if everyone else protocol.SCOPE_MINE}
         if state:
             params["state"] = state
         data = self.call("GET", Paths.ACCESS_REQUESTS, params=params)
-        return from_wire(protocol.AccessRequestList, data).items
+        return self.decode(protocol.AccessRequestList, data).items
 
     def get_request(self, request_id: str) -> protocol.AccessRequest:
         return self._request_action("GET", Paths.ACCESS_REQUEST, request_id)
@@ -107,19 +107,30 @@ class ServerClient:
         from urllib.parse import quote
 
         data = self.call(method, path.format(id=quote(request_id, safe="")), body=body)
-        return from_wire(protocol.AccessRequest, data)
+        return self.decode(protocol.AccessRequest, data)
 
     # --- tokens and sessions -------------------------------------------------------------------
 
     def issue_token(self, tool: str, repository: str | None) -> protocol.ApprovalToken:
         body = protocol.ApprovalTokenCreate(tool=tool, repository=repository)
-        return from_wire(protocol.ApprovalToken, self.call("POST", Paths.APPROVAL_TOKENS, body=body, tool=tool))
+        return self.decode(protocol.ApprovalToken, self.call("POST", Paths.APPROVAL_TOKENS, body=body, tool=tool))
 
     def jwks(self) -> dict:
-        return self.call("GET", Paths.JWKS, auth=False)
+        data = self.call("GET", Paths.JWKS, auth=False)
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise not_aigate(self.server, "its key set (JWKS) has the wrong shape")
+        return data
+
+    def decode(self, cls: type, data: Any) -> Any:
+        """``protocol.from_wire(cls, data)`` for every answer of the server: a wrong shape is "that URL
+        is not an aigate server" (69), never an internal error. The one place answers are decoded."""
+        try:
+            return from_wire(cls, data)
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            raise not_aigate(self.server, f"its answer has the wrong shape ({err})") from err
 
     def send_event(self, event: protocol.SessionEvent) -> protocol.SessionEventAck:
-        return from_wire(protocol.SessionEventAck, self.call("POST", Paths.SESSION_EVENTS, body=event))
+        return self.decode(protocol.SessionEventAck, self.call("POST", Paths.SESSION_EVENTS, body=event))
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -152,15 +163,28 @@ def _why(err: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
+def not_aigate(server: str, why: str) -> ServerUnreachable:
+    """69: whatever answered at ``server`` (a web site, a proxy's or captive portal's page, another API)
+    is not an aigate server, or not one this client understands."""
+    return ServerUnreachable(f"{server} does not look like an aigate server: {why}",
+                             hint="check the server URL (`aigate status`) and the network path (a proxy or "
+                                  "login page may be answering instead)")
+
+
 def _json(response: httpx.Response, server: str) -> Any:
+    """The decoded answer. A success must be JSON and a failure an aigate problem (JSON with a
+    ``code``), except a 5xx page from a proxy in front of the server: anything else is not aigate."""
+    status = response.status_code
     try:
-        return response.json()
+        data = response.json()
     except ValueError:
-        if response.is_success or response.status_code >= 500:
-            raise ServerUnreachable(
-                f"the aigate server {server} answered {response.status_code} with no JSON: is that URL an aigate server?"
-            ) from None
-        return {}
+        if status >= 500:
+            raise ServerUnreachable(f"the aigate server {server} failed ({status})",
+                                    hint="try again later; tell your aigate admin if it persists") from None
+        raise not_aigate(server, f"it answered {status} with no JSON") from None
+    if not response.is_success and status < 500 and not (isinstance(data, dict) and isinstance(data.get("code"), str)):
+        raise not_aigate(server, f"it answered {status} without an aigate problem")
+    return data
 
 
 def problem_error(status: int, data: Any, *, server: str, tool: str | None = None) -> AigateError:

@@ -63,3 +63,33 @@ def test_limits_are_checked_before_sending():
     with pytest.raises(Exception) as caught:
         ServerClient(http, SERVER, "cred").create_request("claude", "x" * 5000, None)
     assert caught.value.exit_code == ExitCode.USAGE and sent == []
+
+
+def client_sending(response: httpx.Response) -> ServerClient:
+    return ServerClient(httpx.Client(base_url=SERVER, transport=httpx.MockTransport(lambda r: response)), SERVER)
+
+
+def login_error(response: httpx.Response):
+    with pytest.raises(Exception) as caught:
+        client_sending(response).enroll("7KQ2-MX4P-9TRD")
+    return caught.value
+
+
+def test_an_html_page_is_not_an_aigate_server_69():
+    err = login_error(httpx.Response(200, html="<html>welcome</html>"))
+    assert err.exit_code == ExitCode.UNAVAILABLE and f"{SERVER} does not look like an aigate server" in err.message
+
+
+def test_json_of_the_wrong_shape_is_not_an_aigate_server_69():
+    err = login_error(httpx.Response(200, json={"hello": "world"}))
+    assert err.exit_code == ExitCode.UNAVAILABLE and "does not look like an aigate server" in err.message
+
+
+def test_a_404_without_a_problem_body_is_not_an_aigate_server_69():
+    err = login_error(httpx.Response(404, html="Not Found"))
+    assert err.exit_code == ExitCode.UNAVAILABLE and "does not look like an aigate server" in err.message
+
+
+def test_a_json_404_without_a_problem_code_is_not_an_aigate_server_69():
+    err = login_error(httpx.Response(404, json={"error": "nope"}))
+    assert err.exit_code == ExitCode.UNAVAILABLE and "does not look like an aigate server" in err.message
