@@ -63,8 +63,8 @@ def load_config(
     env = os.environ if env is None else env
     system_file = system_file or paths.system_config_file()
     user_file = user_file or paths.user_config_file()
-    enforced = _read_enforced(system_file)
-    user = _read_toml(user_file) if user_file.exists() else {}
+    enforced = _check_types(_read_enforced(system_file), system_file)
+    user = _check_types(_read_toml(user_file), user_file) if user_file.exists() else {}
     layers = [
         (enforced, f"enforced ({system_file})", True),
         ({"server": flag_server}, "--server", False),
@@ -86,6 +86,15 @@ def _pick(key: str, layers: list[tuple[dict, str, bool]]) -> Setting:
         if value:
             return Setting(str(value).rstrip("/") if key == "server" else str(value), source, enforced)
     return Setting(None, "default")
+
+
+def _check_types(values: dict, path: Path) -> dict:
+    """ConfigError (78) naming the key and the file when a known setting has the wrong type."""
+    for key in KNOWN_KEYS:
+        if key in values and not isinstance(values[key], str):
+            raise ConfigError(f"{path}: `{key}` must be a string in quotes, like {key} = \"...\"",
+                              hint=f"fix `{key}` in {path}")
+    return values
 
 
 def _read_enforced(path: Path) -> dict:
@@ -152,8 +161,10 @@ def _tool_paths(table: object, source: Path) -> dict[str, str]:
     out = {}
     for name, spec in table.items():
         path = spec.get("path") if isinstance(spec, dict) else None
+        if path is not None and not isinstance(path, str):
+            raise ConfigError(f"{source}: `tools.{name}.path` must be a string in quotes, like path = \"/opt/...\"")
         if path:
-            out[name] = str(path)
+            out[name] = path
     return out
 
 

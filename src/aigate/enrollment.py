@@ -17,22 +17,42 @@ from aigate.errors import ConfigError
 EnrollmentRecord = namedtuple("EnrollmentRecord", "server issuer device_id email")
 
 
-def _read_all(path: Path) -> dict:
+def _read_all(path: Path, *, strict: bool = True) -> dict:
+    """The file's records; a missing file is none. A corrupt one is ConfigError (78) naming it and the
+    fix, never "not logged in" (``strict=False``: none, for login and logout, which rewrite it)."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
         return {}
+    except OSError as err:
+        if not strict:
+            return {}
+        raise _corrupt(path, err.strerror or type(err).__name__) from err
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not (isinstance(data, dict) and all(isinstance(v, dict) for v in data.values())):
+        if not strict:
+            return {}
+        raise _corrupt(path, "not valid JSON" if data is None else "not an object of enrollments")
+    return data
+
+
+def _corrupt(path: Path, why: str) -> ConfigError:
+    return ConfigError(f"cannot read {path} ({why})",
+                       hint="run `aigate login --server URL` again (with a new enrollment code), or delete the file")
 
 
 def load(server: str, path: Path | None = None) -> EnrollmentRecord | None:
-    entry = _read_all(path or paths.enrollment_file()).get(server)
-    if not isinstance(entry, dict):
+    path = path or paths.enrollment_file()
+    entry = _read_all(path).get(server)
+    if entry is None:
         return None
     try:
         return EnrollmentRecord(server=server, **{k: str(entry[k]) for k in ("issuer", "device_id", "email")})
-    except KeyError:
-        return None
+    except KeyError as err:
+        raise _corrupt(path, f"the entry for {server} has no {err.args[0]!r}") from None
 
 
 def require(server: str, path: Path | None = None) -> EnrollmentRecord:
@@ -48,7 +68,7 @@ def require(server: str, path: Path | None = None) -> EnrollmentRecord:
 
 def save(record: EnrollmentRecord, path: Path | None = None) -> None:
     path = path or paths.enrollment_file()
-    data = _read_all(path)
+    data = _read_all(path, strict=False)  # a corrupt file is replaced: logging in again is its fix
     entry = record._asdict()
     del entry["server"]
     data[record.server] = entry
@@ -57,7 +77,7 @@ def save(record: EnrollmentRecord, path: Path | None = None) -> None:
 
 def forget(server: str, path: Path | None = None) -> bool:
     path = path or paths.enrollment_file()
-    data = _read_all(path)
+    data = _read_all(path, strict=False)
     if data.pop(server, None) is None:
         return False
     paths.write_private(path, json.dumps(data, indent=1).encode())

@@ -193,18 +193,38 @@ def _check_safe(class_path: str, env: dict[str, str]) -> None:
 # --- the scope index (names only) -----------------------------------------------------------------
 
 
-def stored_scopes(index: Path | None = None) -> list[str]:
-    """Scope names recorded by ``keys set`` (no values). Cheap: no keyring."""
+def stored_scopes(index: Path | None = None, *, strict: bool = True) -> list[str]:
+    """Scope names recorded by ``keys set`` (no values). Cheap: no keyring. A missing file is no
+    scopes; a corrupt one is ConfigError (78) naming it and the fix (``strict=False``: no scopes, for
+    :func:`record_scope`, which rewrites it)."""
+    index = index or paths.key_index_file()
     try:
-        names = json.loads((index or paths.key_index_file()).read_text("utf-8"))
-        return [str(n) for n in names] if isinstance(names, list) else []
-    except (OSError, ValueError):
+        text = index.read_text("utf-8")
+    except FileNotFoundError:
         return []
+    except OSError as err:
+        if not strict:
+            return []
+        raise _corrupt_index(index, err.strerror or type(err).__name__) from err
+    try:
+        names = json.loads(text)
+    except ValueError:
+        names = None
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        if not strict:
+            return []
+        raise _corrupt_index(index, "not a JSON list of scope names")
+    return names
+
+
+def _corrupt_index(index: Path, why: str) -> ConfigError:
+    return ConfigError(f"cannot read {index} ({why})",
+                       hint="run `aigate keys set SCOPE` again for each of your scopes, or delete the file")
 
 
 def record_scope(scope: str, present: bool, index: Path | None = None) -> None:
     index = index or paths.key_index_file()
-    names = set(stored_scopes(index))
+    names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
     names = names | {scope} if present else names - {scope}
     paths.write_private(index, json.dumps(sorted(names)).encode())
 

@@ -46,7 +46,7 @@ def flush(spool: Path, send: Callable[[str, dict], None]) -> tuple[int, int]:
     """Send each spooled event with ``send(server, event)`` and delete it once sent.
 
     ``send`` raises to keep an event for later. Returns ``(sent, kept)``. A file that is not an event
-    (corrupt) is deleted: keeping it would block nothing but would never send either.
+    (corrupt) is moved aside to ``NAME.bad`` with a warning, never deleted: no record is lost silently.
     """
     sent = kept = 0
     for path in pending(spool):
@@ -55,8 +55,8 @@ def flush(spool: Path, send: Callable[[str, dict], None]) -> tuple[int, int]:
             server, event = entry["server"], entry["event"]
         except FileNotFoundError:
             continue  # another flusher sent it
-        except (OSError, ValueError, KeyError, TypeError):
-            path.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            _set_aside(path, err)
             continue
         try:
             send(server, event)
@@ -67,6 +67,16 @@ def flush(spool: Path, send: Callable[[str, dict], None]) -> tuple[int, int]:
         path.unlink(missing_ok=True)
         sent += 1
     return sent, kept
+
+
+def _set_aside(path: Path, err: Exception) -> None:
+    bad = path.with_name(path.name + ".bad")
+    try:
+        os.replace(path, bad)
+    except OSError:
+        return
+    log.warn(f"a spooled session record could not be read ({type(err).__name__}) and was set aside as {bad}; "
+             "it was not sent")
 
 
 def start_flusher(spool: Path) -> None:

@@ -110,3 +110,20 @@ def test_the_override_variable_names_the_enforced_file_only_when_the_fixed_path_
     monkeypatch.setattr(paths, "fixed_system_config_file", lambda: tmp_path / "absent.toml")
     monkeypatch.setenv(paths.ENV_SYSTEM_CONFIG, str(tmp_path / "test.toml"))
     assert paths.system_config_file() == tmp_path / "test.toml"
+
+
+def test_a_server_that_is_not_a_string_is_78_naming_the_key_and_the_file(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, user="server = 5\n")
+    assert caught.value.exit_code == 78 and "`server`" in caught.value.message
+    assert str(tmp_path / "config.toml") in caught.value.message
+
+
+def test_a_garbage_enrollment_file_is_corrupt_not_logged_out(tmp_path):
+    from aigate import enrollment
+
+    (tmp_path / "enrollment.json").write_text("garbage")
+    with pytest.raises(ConfigError) as caught:
+        enrollment.require("https://aigate.test", tmp_path / "enrollment.json")
+    assert str(tmp_path / "enrollment.json") in caught.value.message and "not logged in" not in caught.value.message
+    assert "aigate login" in caught.value.hint

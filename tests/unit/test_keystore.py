@@ -90,3 +90,16 @@ def test_a_write_the_backend_does_not_keep_is_an_error():
     with pytest.raises(ConfigError) as caught:
         keystore.KeyringStore(_Forgetful(), "tests.Forgetful").set("key:anthropic", "sk-1234")
     assert "did not keep" in caught.value.message
+
+
+def test_a_garbage_scope_index_is_reported_as_corrupt_naming_the_file_and_the_fix(tmp_path):
+    (tmp_path / "keys.json").write_text("garbage")
+    with pytest.raises(ConfigError) as caught:
+        keystore.stored_scopes(tmp_path / "keys.json")
+    assert str(tmp_path / "keys.json") in caught.value.message and "aigate keys set" in caught.value.hint
+
+
+def test_keys_set_replaces_a_garbage_scope_index(tmp_path):
+    (tmp_path / "keys.json").write_text("garbage")
+    keystore.record_scope("anthropic", True, tmp_path / "keys.json")
+    assert keystore.stored_scopes(tmp_path / "keys.json") == ["anthropic"]

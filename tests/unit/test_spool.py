@@ -31,3 +31,10 @@ def test_start_and_end_of_one_session_are_two_files(tmp_path):
 def test_spool_files_are_private(tmp_path):
     path = spool.record(tmp_path, "https://s.test", EVENT)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_garbage_spool_file_is_set_aside_with_a_warning_not_deleted(tmp_path, capsys):
+    (tmp_path / "junk-start.json").write_text("{not json")
+    assert spool.flush(tmp_path, lambda server, event: None) == (0, 0)
+    assert (tmp_path / "junk-start.json.bad").read_text() == "{not json"
+    assert "set aside" in capsys.readouterr().err and spool.pending(tmp_path) == []
