@@ -5,8 +5,10 @@ asked (so ``insteadOf`` rewrites and worktrees behave as the user sees them); no
 repository, or no ``origin`` all give None. The server checks the result against ``repos_denied``.
 
 Normalizing is :func:`aigate.protocol.normalize_repository`, the one rule both sides share; its
-results are remembered in the cache dir (``remotes.json``, remote URL -> normalized) because
-importing protocol costs ~30 ms on the warm path.
+results are remembered in the cache dir (``remotes.json``, remote URL without its userinfo ->
+normalized) because importing protocol costs ~30 ms on the warm path. A remote URL can carry a
+credential (``https://x-access-token:TOKEN@github.com/...``): it is never written or logged as is,
+only without ``user[:password]@`` (:func:`without_userinfo`).
 """
 
 from __future__ import annotations
@@ -73,8 +75,24 @@ def _subprocess_output(argv: list[str]) -> str | None:
     return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
 
 
+def without_userinfo(remote: str) -> str:
+    """``remote`` without ``user[:password]@`` before its host (URL or scp-like ``git@host:path``);
+    normalizing drops the user anyway, so this never changes the repository it names."""
+    text = remote.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    head, colon, path = text.partition(":")
+    if colon and "/" not in head and "@" in head:
+        return f"{head.rpartition('@')[2]}:{path}"
+    return text
+
+
 def normalized(remote: str, cache: Path) -> str | None:
-    """protocol.normalize_repository(remote), remembered in ``cache``."""
+    """protocol.normalize_repository(remote), remembered in ``cache`` under the remote without its
+    userinfo (a credential in the URL never reaches the file)."""
+    remote = without_userinfo(remote)
     try:
         known = json.loads(cache.read_text("utf-8"))
     except (OSError, ValueError):
@@ -85,6 +103,7 @@ def normalized(remote: str, cache: Path) -> str | None:
 
     value = normalize_repository(remote)
     known = dict(list(known.items())[-(MAX_REMEMBERED - 1):]) if isinstance(known, dict) else {}
+    known = {k: v for k, v in known.items() if k == without_userinfo(k)}  # older files may hold some
     known[remote] = value
     try:
         paths.write_private(cache, json.dumps(known).encode())
