@@ -105,20 +105,39 @@ def _read_enforced(path: Path) -> dict:
     except OSError as err:
         raise ConfigError(f"cannot read the enforced settings file {path}: {err.strerror}") from err
     check_enforced_file(path, info)
-    return _read_toml(path)
+    values = _read_toml(path)
+    _warn_unknown(values, path)
+    return values
 
 
 def check_enforced_file(path: Path, info: os.stat_result | None = None) -> None:
-    """Refuse (78) an enforced file that an ordinary user could change: writable by group or others,
-    or owned by a non-root user; the same for its folder. DESIGN.md "Client settings"."""
+    """Refuse (78) an enforced file that an ordinary user could change or replace: it, or any folder
+    above it up to ``/``, writable by group or others (a folder only without the sticky bit, like
+    ``/tmp``) or owned by a non-root user. DESIGN.md "Client settings"."""
     if sys.platform == "win32":
         return  # ACLs, not mode bits; the installer sets them (documented limitation)
-    for item, st in ((path, info or path.stat()), (path.parent, path.parent.stat())):
-        if st.st_uid != 0 or st.st_mode & 0o022:
+    items = [(path, info or path.stat(), False)]
+    folder = path.absolute().parent
+    while True:
+        items.append((folder, folder.stat(), True))
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for item, st, is_folder in items:
+        writable = st.st_mode & 0o022 and not (is_folder and st.st_mode & 0o1000)
+        if st.st_uid != 0 or writable:
             raise ConfigError(
                 f"refusing the enforced settings file {path}: {item} can be changed by an ordinary user",
                 hint=f"ask IT to make it root-owned and writable only by root (chown root {item}; chmod go-w {item})",
             )
+
+
+def _warn_unknown(values: dict, path: Path) -> None:
+    unknown = sorted(set(values) - {*KNOWN_KEYS, "tools"})
+    if unknown:
+        from aigate import log
+
+        log.warn(f"{path}: unknown setting(s) ignored: {', '.join(unknown)} (known: server, ca_bundle, tools)")
 
 
 def _read_toml(path: Path) -> dict:

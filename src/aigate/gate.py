@@ -31,7 +31,7 @@ from aigate import (
     tokencache,
     tools,
 )
-from aigate.errors import AigateError, ConfigError, NotApproved, ToolNotExecutable
+from aigate.errors import AigateError, ConfigError, NotApproved, ToolNotExecutable, ToolNotFound
 from aigate.tokencache import CachedToken
 
 
@@ -105,6 +105,13 @@ def resolve_binary(spec: tools.ToolSpec, cfg: config.Config | None, deps: Deps) 
     """The tool's argv prefix: the IT-enforced path when set, else PATH. 127/126 when unusable."""
     enforced = cfg.tool_paths.get(spec.name) if cfg else None
     if enforced:
+        where = f"set by IT for {spec.name} in {cfg.enforced_file}"
+        if not os.path.isfile(enforced):
+            raise ToolNotFound(f"{enforced} ({where}) does not exist",
+                               hint=f"ask IT to install {spec.name} there or to fix [tools.{spec.name}] path")
+        if not os.access(enforced, os.X_OK):
+            raise ToolNotExecutable(f"{enforced} ({where}) is not executable",
+                                    hint=f"ask IT to fix the installation of {spec.name}")
         folder, name = os.path.split(enforced)
         return locate.find_binary(name, path_env=folder)
     return locate.find_binary(spec.binary, path_env=deps.env.get("PATH", os.defpath), own_entry=deps.own_entry)

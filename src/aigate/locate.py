@@ -45,7 +45,8 @@ def find_binary(
             not_executable = not_executable or candidate
     if not_executable:
         raise ToolNotExecutable(
-            f"{not_executable} is not executable", hint=f"chmod +x {not_executable}, or fix its installation"
+            f"{name} was found on PATH at {not_executable}, but that file is not executable",
+            hint=f"reinstall {name} (or ask IT to)"
         )
     raise ToolNotFound(f"{name} was not found on PATH", hint=f"install {name} (or ask IT to), then try again")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import zlib
 from pathlib import Path
 
@@ -62,10 +63,15 @@ def read_valid(
 ) -> CachedToken | None:
     """The cached token for this key if it is still valid at ``now`` (epoch seconds), else None.
 
-    Anything unreadable, for another key, or at/after ``exp`` counts as no token (it is refetched).
+    Anything unreadable, for another key, or at/after ``exp`` counts as no token (it is refetched);
+    so does a file, or a cache folder, that is not the user's own or that group or others may read or
+    write (it is not trusted: the next fetch re-creates it with mode 0600).
     """
     try:
-        entry = json.loads(cache_file(token_dir, server, tool, repository).read_text("utf-8"))
+        path = cache_file(token_dir, server, tool, repository)
+        if not _private(path) or not _private(token_dir):
+            return None
+        entry = json.loads(path.read_text("utf-8"))
         if [entry["server"], entry["tool"], entry["repository"]] != [server, tool, repository]:
             return None
         claims = unverified_claims(entry["token"])
@@ -76,9 +82,19 @@ def read_valid(
         return None
 
 
+def _private(path: Path) -> bool:
+    if not hasattr(os, "getuid"):
+        return True  # Windows: ACLs of the user's profile
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
 def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str) -> CachedToken:
-    """Cache a verified token (mode 0600, atomic) and return it."""
+    """Cache a verified token (mode 0600, atomic; the folder made 0700) and return it."""
     entry = {"server": server, "tool": tool, "repository": repository, "token": token}
+    token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if hasattr(os, "getuid"):
+        os.chmod(token_dir, 0o700)
     paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
     return CachedToken(token, unverified_claims(token))
 

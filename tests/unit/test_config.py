@@ -127,3 +127,28 @@ def test_a_garbage_enrollment_file_is_corrupt_not_logged_out(tmp_path):
         enrollment.require("https://aigate.test", tmp_path / "enrollment.json")
     assert str(tmp_path / "enrollment.json") in caught.value.message and "not logged in" not in caught.value.message
     assert "aigate login" in caught.value.hint
+
+
+@needs_root
+def test_enforced_file_under_a_folder_owned_by_an_ordinary_user_is_refused(tmp_path):
+    folder = tmp_path / "owned" / "etc"
+    folder.mkdir(parents=True)
+    os.chown(tmp_path / "owned", 65534, 65534)
+    with pytest.raises(ConfigError) as caught:
+        load(folder, enforced='server = "https://it.test"\n')
+    assert str(tmp_path / "owned") in caught.value.message
+
+
+@needs_root
+def test_enforced_file_under_a_group_writable_grandparent_is_refused(tmp_path):
+    folder = tmp_path / "shared" / "etc"
+    folder.mkdir(parents=True)
+    os.chmod(tmp_path / "shared", 0o775)
+    with pytest.raises(ConfigError):
+        load(folder, enforced='server = "https://it.test"\n')
+
+
+@needs_root
+def test_unknown_keys_in_the_enforced_file_are_warned_about_by_name(tmp_path, capsys):
+    load(tmp_path, enforced='server = "https://it.test"\nsevrer_typo = "x"\n')
+    assert "sevrer_typo" in capsys.readouterr().err

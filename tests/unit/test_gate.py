@@ -177,3 +177,15 @@ def test_a_tool_wrapper_that_runs_aigate_again_is_refused_not_looped(deps):
     deps.env[gate.ENV_RUNNING] = "claude"
     with pytest.raises(ToolNotExecutable):
         gate.run_tool("claude", [], deps=deps)
+
+
+def test_an_it_set_tool_path_that_does_not_exist_says_so_naming_the_file(deps, tmp_path):
+    from pathlib import Path
+
+    enforced = config.Config(server=config.Setting(SERVER, "test"), ca_bundle=config.Setting(None, "default"),
+                             tool_paths={"claude": "/nonexistent/claude"}, enforced_file=Path("/etc/aigate/aigate.toml"))
+    deps.load_config = lambda **kw: enforced
+    with pytest.raises(ToolNotFound) as caught:
+        gate.run_tool("claude", [], deps=deps)
+    assert "does not exist" in caught.value.message and "/etc/aigate/aigate.toml" in caught.value.message
+    assert "PATH" not in caught.value.message

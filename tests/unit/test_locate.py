@@ -57,3 +57,10 @@ def test_windows_batch_file_that_is_no_npm_shim_is_refused(tmp_path):
     make(tmp_path / "claude.bat", text="@echo off\r\nstart something %*\r\n")
     with pytest.raises(ToolNotExecutable):
         locate.find_binary("claude", path_env=str(tmp_path), windows=True, pathext=".BAT")
+
+
+def test_the_126_hint_says_not_executable_and_never_suggests_chmod(tmp_path):
+    make(tmp_path / "claude", mode=0o644)
+    with pytest.raises(ToolNotExecutable) as caught:
+        locate.find_binary("claude", path_env=str(tmp_path))
+    assert "not executable" in caught.value.message and "chmod" not in (caught.value.hint or "")

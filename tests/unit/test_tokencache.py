@@ -54,3 +54,22 @@ def test_racing_writers_leave_one_whole_file(tmp_path):
         t.join()
     assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1001).token in tokens
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_cache_file_others_can_read_is_not_trusted(tmp_path):
+    import os
+
+    tokencache.store(tmp_path, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
+    os.chmod(tokencache.cache_file(tmp_path, SERVER, "claude", None), 0o644)
+    assert tokencache.read_valid(tmp_path, SERVER, "claude", None, now=1001) is None
+
+
+def test_a_cache_folder_others_can_write_is_not_trusted_and_is_made_private_again(tmp_path):
+    import os
+
+    folder = tmp_path / "tokens"
+    tokencache.store(folder, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
+    os.chmod(folder, 0o777)
+    assert tokencache.read_valid(folder, SERVER, "claude", None, now=1001) is None
+    tokencache.store(folder, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
+    assert folder.stat().st_mode & 0o777 == 0o700
