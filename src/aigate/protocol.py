@@ -160,15 +160,19 @@ class Limit:
             return None
         if isinstance(value, str):
             if self.min_length is not None and len(value) < self.min_length:
-                return f"must be at least {self.min_length} characters"
+                return f"must be at least {_characters(self.min_length)}"
             if self.max_length is not None and len(value) > self.max_length:
-                return f"must be at most {self.max_length} characters"
+                return f"must be at most {_characters(self.max_length)}"
         elif isinstance(value, int):
             if self.ge is not None and value < self.ge:
                 return f"must be at least {self.ge}"
             if self.le is not None and value > self.le:
                 return f"must be at most {self.le}"
         return None
+
+
+def _characters(n: int) -> str:
+    return f"{n} character" if n == 1 else f"{n} characters"
 
 
 MAX_DURATION_SECONDS = 366 * 86400

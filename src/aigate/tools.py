@@ -61,10 +61,11 @@ SCRUBBED_VARIABLES: tuple[str, ...] = (
 )
 
 
-def get_tool(name: str) -> ToolSpec:
-    """The registry entry for ``name``; an unknown name is a usage error (2) listing the known tools."""
+def get_tool(name: str, *, hint: str | None = "aigate run claude") -> ToolSpec:
+    """The registry entry for ``name``; an unknown name is a usage error (2) listing the known tools
+    (``hint``: the command to suggest, the calling command's own)."""
     try:
         return TOOLS[name]
     except KeyError:
         known = ", ".join(sorted(TOOLS))
-        raise UsageError(f"unknown tool {name!r}: aigate knows {known}", hint="aigate run claude") from None
+        raise UsageError(f"unknown tool {name!r}: aigate knows {known}", hint=hint) from None

@@ -231,3 +231,36 @@ def test_login_with_the_null_keyring_is_refused_before_the_code_is_spent(server,
     state = CliState(http=lambda url, ca: httpx.Client(base_url=url, transport=httpx.MockTransport(server)))
     code = boundary(lambda: run_app(["login", "--server", SERVER, "--code", "7KQ2-MX4P-9TRD"], obj=state))
     assert code == 78 and "Logged in" not in capsys.readouterr().err and "7KQ2-MX4P-9TRD" in server.codes
+
+
+def test_a_duration_above_the_maximum_says_the_maximum_as_a_duration(cli, logged_in):
+    code, _, err = cli("request", "claude", "--reason", "x", "--duration", "99999d")
+    assert code == 2 and "at most 366d" in err and "duration_seconds" not in err
+
+
+def test_request_for_an_unknown_tool_does_not_suggest_aigate_run(cli, logged_in):
+    code, _, err = cli("request", "nosuch", "--reason", "x")
+    assert code == 2 and "claude, codex" in err and "aigate run" not in err
+
+
+def test_a_whitespace_only_reason_is_refused_before_sending(cli, logged_in, server):
+    code, _, err = cli("request", "claude", "--reason", "   ")
+    assert code == 2 and "reason is empty" in err and server.requests == {}
+
+
+def test_a_whitespace_only_deny_reason_is_refused(cli, logged_in):
+    cli("request", "claude", "--reason", "x")
+    code, _, err = cli("admin", "deny", "r1", "--reason", " ")
+    assert code == 2 and "reason is empty" in err
+
+
+def test_a_second_logout_says_not_logged_in(cli, logged_in):
+    cli("logout")
+    code, _, err = cli("logout")
+    assert code == 0 and "Not logged in" in err and "Logged out" not in err
+
+
+def test_status_never_cuts_a_long_path_in_a_narrow_terminal(cli, logged_in, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    code, out, _ = cli("status")
+    assert code == 0 and "…" not in out and str(config.paths.user_config_file()) in out

@@ -152,3 +152,10 @@ def test_enforced_file_under_a_group_writable_grandparent_is_refused(tmp_path):
 def test_unknown_keys_in_the_enforced_file_are_warned_about_by_name(tmp_path, capsys):
     load(tmp_path, enforced='server = "https://it.test"\nsevrer_typo = "x"\n')
     assert "sevrer_typo" in capsys.readouterr().err
+
+
+def test_a_one_character_limit_is_said_in_the_singular():
+    from aigate import protocol
+
+    assert protocol.Limit(min_length=1).violation("") == "must be at least 1 character"
+    assert protocol.Limit(max_length=2).violation("abc") == "must be at most 2 characters"

@@ -18,9 +18,13 @@ def parse_duration(text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        return protocol.parse_duration(text)
+        seconds = protocol.parse_duration(text)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    if seconds > protocol.MAX_DURATION_SECONDS:
+        raise UsageError(f"the duration {text} is too long: at most "
+                         f"{protocol.format_duration(protocol.MAX_DURATION_SECONDS)}")
+    return seconds
 
 
 @app.command()
@@ -37,7 +41,10 @@ def request(
     Example: aigate request claude --reason "refactor the billing module" --duration 8h
     """
     state = state_of(ctx)
-    tools.get_tool(tool)
+    tools.get_tool(tool, hint='aigate request claude --reason "..."  (or codex)')
+    if not reason.strip():
+        raise UsageError("the reason is empty: say why you need the tool (the approver reads it)",
+                         hint=f'aigate request {tool} --reason "refactor the billing module"')
     seconds = parse_duration(duration)
     client = state.device()
     item = client.create_request(tool, reason, seconds)

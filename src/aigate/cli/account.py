@@ -9,7 +9,7 @@ import typer
 
 from aigate import account
 from aigate.cli.app import app, state_of
-from aigate.cli.output import cell, prompt_hidden, safe
+from aigate.cli.output import prompt_hidden, safe
 from aigate.errors import UsageError
 
 
@@ -42,9 +42,15 @@ def logout(ctx: typer.Context) -> None:
 
     Example: aigate logout
     """
+    from aigate import enrollment, keystore
+
     state = state_of(ctx)
     server = state.server()
-    warning = account.logout(server, store=state.store(), device=state.device)
+    store = state.store()
+    if enrollment.load(server) is None and not store.get(keystore.device_entry(server)):
+        typer.echo(safe(f"Not logged in to {server}; nothing to do."), err=True)
+        return
+    warning = account.logout(server, store=store, device=state.device)
     if warning:
         typer.echo(f"aigate: warning: {safe(warning)}", err=True)
     typer.echo(safe(f"Logged out of {server}."), err=True)
@@ -72,29 +78,32 @@ def status(
 
 
 def _print_status(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    who = cell(report["user"] or "not logged in")
-    console.print(f"server      {cell(report['server'] or '(none)')}  "
-                  f"[dim]({cell(report['settings']['server']['source'])})[/dim]")
-    console.print(f"user        {who}" + (f" ({cell(report['role'])})" if report.get("role") else ""))
-    console.print(f"repository  {cell(report['repository'] or '(none)')}")
+    """Plain lines and space-aligned tables: paths, URLs and ids are never cut, wrapped or ellipsized,
+    whatever the terminal's width (people copy them)."""
+    lines = [f"server      {safe(report['server'] or '(none)')}  ({safe(report['settings']['server']['source'])})",
+             f"user        {safe(report['user'] or 'not logged in')}" + (f" ({safe(report['role'])})" if report.get("role") else ""),
+             f"repository  {safe(report['repository'] or '(none)')}"]
     if report.get("keyring"):
-        console.print(f"keyring     {cell(report['keyring'])}")
+        lines.append(f"keyring     {safe(report['keyring'])}")
     if report["problem"]:
-        console.print(f"[yellow]problem     {cell(report['problem'])}[/yellow]")
-    tools = Table("tool", "policy", "key scope", "grant until", "cached token until", box=None)
-    for t in report["tools"]:
-        tools.add_row(*(cell(v or "-") for v in (t["tool"], t["approval"], t["key_scope"], t["grant_expires_at"],
-                                                  t["cached_token_expires_at"])))
-    console.print(tools)
-    keys = Table("key scope", "stored", box=None)
-    for k in report["keys"]:
-        keys.add_row(cell(k["scope"]), cell(k["masked"]) if k["stored"] else "missing from the keyring")
-    console.print(keys if report["keys"] else "keys        (none stored: aigate keys set SCOPE)")
-    settings = Table("setting", "value", "from", box=None)
-    for name, s in report["settings"].items():
-        settings.add_row(cell(name), cell(s["value"] or "-"), cell(s["source"]))
-    console.print(settings)
+        lines.append(f"problem     {safe(report['problem'])}")
+    lines.append("")
+    lines += _table(("tool", "policy", "key scope", "grant until", "cached token until"),
+                    [(t["tool"], t["approval"], t["key_scope"], t["grant_expires_at"] or "-",
+                      t["cached_token_expires_at"] or "-") for t in report["tools"]])
+    lines.append("")
+    if report["keys"]:
+        lines += _table(("key scope", "stored"), [(k["scope"], k["masked"] if k["stored"] else "missing from the keyring")
+                                                  for k in report["keys"]])
+    else:
+        lines.append("keys        (none stored: aigate keys set SCOPE)")
+    lines.append("")
+    lines += _table(("setting", "value", "from"), [(name, s["value"] or "-", s["source"])
+                                                   for name, s in report["settings"].items()])
+    typer.echo("\n".join(lines))
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    cells = [header, *[tuple(safe(v) for v in row) for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]

@@ -57,6 +57,7 @@ def deny(
 
     Example: aigate admin deny 01JD3T6W8Q --reason "use the sandbox repo"
     """
+    _require_reason(reason, "deny", request_id)
     item = state_of(ctx).device().deny(request_id, reason)
     typer.echo(request_line(item))
 
@@ -71,5 +72,12 @@ def revoke(
 
     Example: aigate admin revoke 01JD3T6W8Q --reason "project ended"
     """
+    _require_reason(reason, "revoke", request_id)
     item = state_of(ctx).device().revoke(request_id, reason)
     typer.echo(request_line(item))
+
+
+def _require_reason(reason: str, action: str, request_id: str) -> None:
+    if not reason.strip():
+        raise UsageError(f"the reason is empty: say why you {action} it (the requester reads it)",
+                         hint=f'aigate admin {action} {request_id} --reason "..."')
