@@ -173,7 +173,58 @@ def test_serve_warns_when_the_policy_has_no_rules(home, tmp_path, cli, monkeypat
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    from aigate.server.settings import Settings
+
+    for name in Settings.resolve(tmp_path).export():  # serve exports its settings for its workers
+        monkeypatch.setenv(name, "")  # so it is removed again afterwards
     empty = tmp_path / "empty.toml"
     empty.write_text('token_ttl = "10m"\n')
     code, _, err = cli("serve", "--policy", str(empty), "--port", "0", *home)
     assert code == 0 and "no rules: every tool is denied" in err
+
+
+@pytest.mark.parametrize("command", [["init"], ["users", "list"], ["users", "add", "ann@corp.example"],
+                                     ["serve"], ["signing-key", "rotate"], ["audit", "verify"], ["audit", "export"]])
+def test_a_data_dir_that_is_a_file_is_a_clean_error_with_exit_78(tmp_path, cli, command):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = cli(*command, "--data-dir", str(afile))
+    assert code == 78 and f"data dir {afile} is a file" in err and "Traceback" not in err
+
+
+def test_init_in_a_folder_that_cannot_be_made_is_a_clean_error_with_exit_78(tmp_path, cli):
+    (tmp_path / "afile").write_text("x")
+    code, _, err = cli("init", "--data-dir", str(tmp_path / "afile" / "sub"))
+    assert code == 78 and "cannot be created" in err
+
+
+@pytest.mark.parametrize("command", [["users", "list"], ["audit", "verify"], ["signing-key", "rotate"]])
+def test_a_missing_data_dir_is_a_clean_error_with_exit_78(tmp_path, cli, command):
+    code, _, err = cli(*command, "--data-dir", str(tmp_path / "nothere"))
+    assert code == 78 and "does not exist" in err and not (tmp_path / "nothere").exists()
+
+
+def test_a_command_other_than_init_does_not_create_an_empty_database(tmp_path, cli):
+    code, _, err = cli("users", "list", "--data-dir", str(tmp_path))
+    assert code == 78 and "no database at" in err and not (tmp_path / "aigate.db").exists()
+
+
+def test_a_sqlite_database_path_that_is_a_directory_is_a_clean_error_with_exit_78(tmp_path, cli):
+    code, _, err = cli("init", "--data-dir", str(tmp_path / "d"), "--db", f"sqlite:///{tmp_path}")
+    assert code == 78 and "is a directory" in err
+
+
+def test_a_sqlite_database_in_a_missing_folder_is_a_clean_error_with_exit_78(tmp_path, cli):
+    code, _, err = cli("init", "--data-dir", str(tmp_path / "d"), "--db", f"sqlite:///{tmp_path}/no/x.db")
+    assert code == 78 and "does not exist" in err
+
+
+def test_an_unreadable_file_in_the_data_dir_is_a_clean_error_with_exit_78(home, cli, monkeypatch):
+    from aigate.server import signing
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/srv/signing-keys/new.pem")
+
+    monkeypatch.setattr(signing, "create_key", denied)
+    code, _, err = cli("signing-key", "rotate", *home)
+    assert code == 78 and "Permission denied: /srv/signing-keys/new.pem" in err and "Traceback" not in err

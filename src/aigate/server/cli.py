@@ -50,7 +50,8 @@ def init(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
     from aigate.server.signing import create_key, read_manifest
 
     settings = Settings.resolve(data_dir, db)
-    dbmod.ensure_data_dir(settings.data_dir)
+    make_data_dir(settings.data_dir)
+    check_sqlite_path(settings.db_url, must_exist=False)
     engine = dbmod.make_engine(settings.db_url, writer=True, pool_size=1)
     try:
         dbmod.upgrade(engine)
@@ -102,6 +103,7 @@ def serve(
     scheme = "https" if tls_cert else "http"
     shown = f"[{host}]" if ":" in host else host
     settings = Settings.resolve(data_dir, db, policy, public_url or f"{scheme}://{shown}:{port}")
+    check_paths(settings)
     services = open_services(settings)  # every check now, with a clean message, before binding
     rules = services.policy.rules
     services.close()
@@ -128,9 +130,59 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _data_dir_error(folder: Path, what: str) -> ConfigError:
+    return ConfigError(f"data dir {folder} {what}",
+                       "name a directory with --data-dir (or AIGATE_SERVER_DATA_DIR); "
+                       "`aigate-server init --data-dir DIR` creates one")
+
+
+def make_data_dir(folder: Path) -> None:
+    """Create the data dir (``init``), or ConfigError (78) saying why it cannot be."""
+    if folder.exists() and not folder.is_dir():
+        raise _data_dir_error(folder, "is a file, not a directory")
+    try:
+        dbmod.ensure_data_dir(folder)
+    except OSError as err:
+        raise _data_dir_error(folder, f"cannot be created: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _data_dir_error(folder, "is not writable")
+
+
+def check_paths(settings: Settings) -> None:
+    """Before a command other than ``init``: the data dir is a directory and a SQLite database file
+    exists (so no command but ``init`` creates an empty one); else ConfigError (78)."""
+    folder = settings.data_dir
+    if folder.exists() and not folder.is_dir():
+        raise _data_dir_error(folder, "is a file, not a directory")
+    if not folder.exists() and settings.db_url == f"sqlite:///{folder / 'aigate.db'}":
+        raise _data_dir_error(folder, "does not exist")
+    check_sqlite_path(settings.db_url, must_exist=True)
+
+
+def check_sqlite_path(url: str, *, must_exist: bool) -> None:
+    """A SQLite URL's file: not a directory, in an existing directory, and (``must_exist``) present."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL is reported when the engine is made
+        return
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    hint = "run `aigate-server init` with the same --data-dir/--db, or name another with --db"
+    if path.is_dir():
+        raise ConfigError(f"the SQLite database {path} is a directory", hint)
+    if not path.parent.is_dir():
+        raise ConfigError(f"the folder of the SQLite database {path} does not exist or is not a directory", hint)
+    if must_exist and not path.exists():
+        raise ConfigError(f"there is no database at {path}", hint)
+
+
 def open_engine(data_dir: Path | None, db: str | None):
     """The settings and a writer engine on a database whose migrations are current."""
     settings = Settings.resolve(data_dir, db)
+    check_paths(settings)
     engine = dbmod.make_engine(settings.db_url, writer=True, pool_size=1)
     dbmod.check_current(engine)
     return settings, engine
@@ -172,4 +224,9 @@ def main(argv: list[str] | None = None) -> None:
         if err.hint:
             say(f"hint: {err.hint}")
         sys.exit(err.exit_code)
+    except OSError as err:  # a file or folder the command needed: a configuration problem, never a traceback
+        where = f": {err.filename}" if err.filename else ""
+        say(f"error: {err.strerror or err}{where}")
+        say("hint: check --data-dir / --db and that this account may write there")
+        sys.exit(78)
     sys.exit(result if isinstance(result, int) else 0)
