@@ -106,3 +106,25 @@ def test_logout_leaves_the_users_other_devices_working(api):
 def test_enrollment_is_an_audit_event(api):
     api.enroll("ann@corp.example", role=Role.APPROVER)
     assert "device.enrolled" in api.audit_actions()
+
+
+def test_adding_an_existing_user_without_groups_or_role_changes_nothing_on_either_database(api):
+    from aigate.protocol import Role
+    from aigate.server import identity
+    from aigate.server.writer import write_now
+
+    api.add_user("ann@corp.example", ["dev"], Role.APPROVER)
+    changed: list[str] = []
+    user, _ = write_now(api.engine, identity.add_user_job("ann@corp.example", None, None, "test", changed))
+    assert (user.groups, user.role, changed) == (["dev"], Role.APPROVER, [])
+
+
+def test_adding_an_existing_user_with_a_new_role_reports_the_change_on_either_database(api):
+    from aigate.protocol import Role
+    from aigate.server import identity
+    from aigate.server.writer import write_now
+
+    api.add_user("ann@corp.example", ["dev"])
+    changed: list[str] = []
+    write_now(api.engine, identity.add_user_job("ann@corp.example", ["dev"], Role.ADMIN, "test", changed))
+    assert changed == ["role user -> admin"]

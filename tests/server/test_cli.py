@@ -228,3 +228,33 @@ def test_an_unreadable_file_in_the_data_dir_is_a_clean_error_with_exit_78(home, 
     monkeypatch.setattr(signing, "create_key", denied)
     code, _, err = cli("signing-key", "rotate", *home)
     assert code == 78 and "Permission denied: /srv/signing-keys/new.pem" in err and "Traceback" not in err
+
+
+def _user(cli, home):
+    return json.loads(cli("users", "list", "--json", *home)[1])
+
+
+def test_users_add_for_an_existing_user_without_group_or_role_keeps_them(home, cli):
+    cli("users", "add", "ann@corp.example", "--group", "dev", "--role", "approver", *home)
+    code, out, err = cli("users", "add", "ann@corp.example", *home)
+    row = _user(cli, home)
+    assert code == 0 and (row["groups"], row["role"]) == (["dev"], "approver") and "updated" not in err
+
+
+def test_users_add_for_an_existing_user_with_group_and_role_changes_them_and_says_so(home, cli):
+    cli("users", "add", "ann@corp.example", "--group", "dev", *home)
+    code, out, err = cli("users", "add", "ann@corp.example", "--group", "ops", "--role", "admin", *home)
+    row = _user(cli, home)
+    assert code == 0 and (row["groups"], row["role"]) == (["ops"], "admin")
+    assert "updated ann@corp.example: groups ['dev'] -> ['ops'], role user -> admin" in err
+
+
+def test_users_add_for_an_existing_user_still_prints_a_code_last(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    out = cli("users", "add", "ann@corp.example", "--role", "admin", *home)[1]
+    assert CODE.match(out.splitlines()[-1])
+
+
+def test_users_add_with_the_same_role_says_nothing_changed(home, cli):
+    cli("users", "add", "ann@corp.example", "--role", "admin", *home)
+    assert "updated" not in cli("users", "add", "ann@corp.example", "--role", "admin", *home)[2]

@@ -40,7 +40,11 @@ def users_add(
     role: Annotated[Role | None, typer.Option(help="user, approver or admin.")] = None,
     data_dir: DataDirOpt = None, db: DbOpt = None,
 ) -> None:
-    """Add a user (or update one) and print a fresh one-time enrollment code as the last line."""
+    """Add a user and print a fresh one-time enrollment code as the last line.
+
+    For an existing user (another device): --group and --role, when given, replace its groups and
+    role (and say so on stderr); without them, groups and role stay as they are.
+    """
     from aigate.server.text import clean_label
 
     groups = [g.strip() for g in group] if group else None
@@ -49,7 +53,10 @@ def users_add(
     if groups is not None and any(clean_label(g) != g for g in groups):
         raise UsageError(f"a group name cannot hold control or bidi characters: {groups!r}")
     _, engine = open_engine(data_dir, db)
-    user, code = write_now(engine, identity.add_user_job(_email(email), groups, role, cli_actor()))
+    changed: list[str] = []
+    user, code = write_now(engine, identity.add_user_job(_email(email), groups, role, cli_actor(), changed))
+    if changed:
+        say(f"updated {user.email}: {', '.join(changed)}")
     typer.echo(f"user {user.email} (role {user.role.value}, groups {', '.join(user.groups) or '-'})")
     typer.echo("enrollment code (works once, for 24 hours; give it to the user for `aigate login --code`):")
     typer.echo(code)

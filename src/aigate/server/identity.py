@@ -66,10 +66,13 @@ def user_public(row: dict) -> UserPublic:
     return UserPublic(row["email"], json.loads(row["groups"]), Role(row["role"]), bool(row["disabled"]))
 
 
-def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor: str):
+def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor: str,
+                 changed: list[str] | None = None):
     """Job (see writer): create the user, or update groups/role given; then issue a fresh code.
 
-    Result: ``(UserPublic, code)``.
+    For an existing user, ``groups``/``role`` of None leave them as they are; given, they replace
+    them, and each real change is appended to ``changed`` (``"role user -> admin"``), so the caller
+    can say what it changed. Result: ``(UserPublic, code)``.
     """
 
     def job(conn: Connection, now: float):
@@ -84,10 +87,16 @@ def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor:
         else:
             user_id = row["id"]
             changes = {}
-            if groups is not None:
+            said = []
+            old_groups = json.loads(row["groups"])
+            if groups is not None and groups != old_groups:
                 changes["groups"] = json.dumps(groups)
-            if role is not None:
+                said.append(f"groups {old_groups} -> {groups}")
+            if role is not None and role.value != row["role"]:
                 changes["role"] = role.value
+                said.append(f"role {row['role']} -> {role.value}")
+            if changed is not None:
+                changed.extend(said)
             if changes:
                 conn.execute(update(users).where(users.c.id == user_id).values(**changes))
                 events.append(AuditEvent(actor, "user.updated", email,
