@@ -192,3 +192,19 @@ def test_every_transition_is_an_audit_event(api):
     api.approve(created["id"], reviewer(api))
     actions = api.audit_actions()
     assert "access_request.created" in actions and "access_request.approved" in actions
+
+
+def test_an_approval_above_the_rules_maximum_says_it_was_capped(api):
+    created = api.request(api.enroll("ann@corp.example"))
+    answer = api.approve(created["id"], reviewer(api), duration_seconds=99 * 3600)
+    assert answer.json()["approval_capped"] is True and answer.json()["max_duration_seconds"] == 8 * 3600
+
+
+def test_an_approval_within_the_rules_maximum_is_not_capped(api):
+    created = api.request(api.enroll("ann@corp.example"))
+    assert api.approve(created["id"], reviewer(api), duration_seconds=3600).json()["approval_capped"] is False
+
+
+def test_an_approval_without_duration_is_not_capped(api):
+    created = api.request(api.enroll("ann@corp.example"))
+    assert api.approve(created["id"], reviewer(api)).json()["approval_capped"] is False

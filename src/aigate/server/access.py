@@ -131,8 +131,13 @@ def review_job(caller: Caller, request_id: str, action: str, *, reason: str | No
             raise _conflict(request_id, effective_state(_fetch(conn, request_id), now), action)
         data = {"tool": row["tool"], "requester": row["email"], "reason": reason,
                 "seconds": changes.get("granted_seconds")}
+        capped = action == "approve" and duration is not None and duration > row["max_duration_seconds"]
+        if capped:
+            data["capped"] = True
         event = AuditEvent(caller.email, f"access_request.{changes['state']}", request_id, data, caller.device_id)
-        return to_wire(_fetch(conn, request_id), now), [event]
+        answer = to_wire(_fetch(conn, request_id), now)
+        answer.approval_capped = capped  # the approver asked for more than the rule's maximum
+        return answer, [event]
 
     return job
 
