@@ -43,8 +43,12 @@ def approve(
 
     Example: aigate admin approve 01JD3T6W8Q --duration 4h
     """
+    from aigate.protocol import format_duration
+
     item = state_of(ctx).device().approve(request_id, parse_duration(duration))
     typer.echo(request_line(item))
+    if getattr(item, "approval_capped", False):
+        typer.echo(f"capped at the policy's maximum of {format_duration(item.max_duration_seconds)}", err=True)
 
 
 @admin_app.command("deny")
