@@ -223,6 +223,7 @@ def test_a_server_detail_with_terminal_escapes_is_printed_escaped_in_the_error(c
 
 def test_login_with_the_null_keyring_is_refused_before_the_code_is_spent(server, capsys, monkeypatch):
     import httpx
+
     from aigate.cli.app import run_app
     from aigate.cli.entry import boundary
     from aigate.cli.state import CliState
