@@ -25,9 +25,9 @@ def append(engine, count: int) -> None:
     write_now(engine, lambda conn, now: (None, events))
 
 
-def check(engine, head=None) -> audit.VerifyResult:
+def check(engine, head=None, head_seq=None) -> audit.VerifyResult:
     with engine.connect() as conn:
-        return audit.verify(conn, head)
+        return audit.verify(conn, head, head_seq)
 
 
 def tamper(engine, sql: str) -> None:
@@ -105,3 +105,12 @@ def _recompute(engine) -> None:
         prev = digest
     with engine.begin() as conn:
         conn.execute(text(f"UPDATE audit_head SET hash = '{prev}'"))
+
+
+def test_a_recomputed_chain_checked_against_an_old_seq_and_head_is_reported_as_rewritten(engine):
+    append(engine, 3)
+    old = check(engine)
+    tamper(engine, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    _recompute(engine)
+    result = check(engine, head=old.head_hash, head_seq=old.head_seq)
+    assert result.head_unknown and f"event {old.head_seq} of this chain has hash" in result.problem

@@ -112,7 +112,43 @@ def test_audit_verify_passes_on_a_whole_chain(home, cli):
 def test_audit_verify_with_a_head_not_in_the_chain_fails(home, cli):
     cli("users", "add", "ann@corp.example", *home)
     code, _, err = cli("audit", "verify", "--head", "ab" * 32, *home)
-    assert code == 1 and "not in the chain" in err
+    assert code == 1 and "is not any event of this chain" in err
+
+
+def test_audit_verify_with_an_unknown_head_does_not_claim_events_were_rewritten(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    err = cli("audit", "verify", "--head", "ab" * 32, *home)[2]
+    assert "another server's chain head" in err and "were rewritten or removed" not in err
+
+
+def test_audit_verify_with_an_unknown_head_says_the_chain_itself_is_whole(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    assert "audit chain whole: 2 event(s)" in cli("audit", "verify", "--head", "ab" * 32, *home)[2]
+
+
+def test_audit_verify_with_a_head_that_is_not_a_hash_is_a_usage_error(home, cli):
+    code, _, err = cli("audit", "verify", "--head", "deadbeef", *home)
+    assert code == 2 and "is not a chain head" in err
+
+
+def test_audit_verify_accepts_the_seq_and_hash_that_audit_export_prints(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    hint = cli("audit", "export", *home)[2].splitlines()
+    head = next(line for line in hint if "audit verify --head" in line).rsplit(" ", 1)[1]
+    code, out, _ = cli("audit", "verify", "--head", head, *home)
+    assert code == 0 and "is part of this chain" in out
+
+
+def test_audit_verify_with_a_seq_beyond_the_chain_says_events_were_removed_or_another_servers(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    code, _, err = cli("audit", "verify", "--head", f"99:{'ab' * 32}", *home)
+    assert code == 1 and "fewer than the head's seq 99" in err
+
+
+def test_audit_verify_with_another_hash_at_that_seq_says_the_chain_was_rewritten(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    code, _, err = cli("audit", "verify", "--head", f"1:{'ab' * 32}", *home)
+    assert code == 1 and "event 1 of this chain has hash" in err and "rewritten" in err
 
 
 def test_audit_verify_names_a_tampered_event(home, tmp_path, cli):

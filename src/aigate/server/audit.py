@@ -112,29 +112,50 @@ class VerifyResult:
     head_seq: int
     head_hash: str
     problem: str | None = None  # the first break, naming its seq
+    head_unknown: bool = False  # the chain is whole, but the given head is none of its events
 
 
-def verify(conn: Connection, head: str | None = None) -> VerifyResult:
+def verify(conn: Connection, head: str | None = None, head_seq: int | None = None) -> VerifyResult:
     """Walk the chain from the start: each event's ``prev_hash`` and ``hash`` must recompute.
 
     With ``head`` (a hash exported earlier), that hash must also be the hash of some event of this
-    chain; if it is not, the chain was rewritten up to there since the export.
+    chain. When it is none (``head_unknown``), either it is another server's head or this chain was
+    rewritten since the export; with ``head_seq`` (the seq exported with it) the two are told apart
+    where they can be: an event at that seq with another hash means a rewrite (or another server's
+    head), a chain shorter than that seq means events were removed (or another server's head).
     """
-    prev, count, seq, seen_head = GENESIS_HASH, 0, 0, head is None
+    prev, count, seq, seen_head, hash_at_seq = GENESIS_HASH, 0, 0, head is None, None
     for row in iter_events(conn):
         problem = _check_row(row, prev, seq + 1)
         if problem:
             return VerifyResult(False, count, seq, prev, problem)
         prev, seq, count = row["hash"], row["seq"], count + 1
         seen_head = seen_head or row["hash"] == head
+        if head_seq is not None and row["seq"] == head_seq:
+            hash_at_seq = row["hash"]
     stored_seq, stored_hash = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
     if (stored_seq, stored_hash) != (seq, prev):
         return VerifyResult(False, count, seq, prev,
                             f"the recorded chain head (seq {stored_seq}) does not match the last event")
     if not seen_head:
+        return VerifyResult(False, count, seq, prev, _unknown_head(head or "", head_seq, hash_at_seq, seq),
+                            head_unknown=True)
+    if head_seq is not None and hash_at_seq != head:
         return VerifyResult(False, count, seq, prev,
-                            f"head {head} is not in the chain: events up to it were rewritten or removed")
+                            f"head {head} is an event of this chain, but not event {head_seq}", head_unknown=True)
     return VerifyResult(True, count, seq, prev)
+
+
+def _unknown_head(head: str, head_seq: int | None, hash_at_seq: str | None, last_seq: int) -> str:
+    if head_seq is None:
+        return (f"head {head} is not any event of this chain: either it is another server's chain head, or "
+                "this chain was rewritten since that head was exported (give --head SEQ:HASH, as "
+                "`audit export` prints it, to tell which)")
+    if hash_at_seq is not None:
+        return (f"event {head_seq} of this chain has hash {hash_at_seq}, not {head}: this chain was rewritten "
+                f"at or before event {head_seq} since that export (unless the head is another server's)")
+    return (f"this chain has {last_seq} event(s), fewer than the head's seq {head_seq}: events were removed "
+            "since that export (unless the head is another server's)")
 
 
 def _check_row(row: dict[str, Any], prev: str, expected_seq: int) -> str | None:

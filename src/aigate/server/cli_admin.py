@@ -141,6 +141,7 @@ def audit_export(since: Annotated[int, typer.Option(min=0, help="Export events a
         if last_hash is None:
             last_seq, last_hash = audit.lock_head(conn) if since == 0 else _hash_at(conn, since)
     say(f"chain head: seq {last_seq} hash {last_hash}")
+    say(f"check it later with: aigate-server audit verify --head {last_seq}:{last_hash}")
     say(f"resume with: aigate-server audit export --since {last_seq}")
 
 
@@ -154,15 +155,33 @@ def _hash_at(conn, seq: int) -> tuple[int, str]:
 
 
 @audit_app.command("verify")
-def audit_verify(head: Annotated[str | None, typer.Option(help="A chain head exported earlier.")] = None,
+def audit_verify(head: Annotated[str | None, typer.Option(
+                     help="A chain head exported earlier: HASH, or SEQ:HASH as `audit export` prints it.")] = None,
                  data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
     """Prove the chain is whole (and, with --head, that nothing up to that head was rewritten)."""
+    head_hash, head_seq = _parse_head(head) if head else (None, None)
     _, engine = open_engine(data_dir, db)
     with engine.connect() as conn:
-        result = audit.verify(conn, head.strip().lower() if head else None)
+        result = audit.verify(conn, head_hash, head_seq)
+    if result.head_unknown:
+        say(f"audit chain whole: {result.count} event(s), head seq {result.head_seq} hash {result.head_hash}")
+        raise AigateError(result.problem or "head not in this chain",
+                          "check that the head came from this server's `audit export`; if it did, restore "
+                          "the database from a backup and compare with that export")
     if not result.ok:
         raise AigateError(f"audit chain broken: {result.problem}",
                           "restore the database from a backup and compare with an earlier export")
     typer.echo(f"audit chain whole: {result.count} event(s), head seq {result.head_seq} hash {result.head_hash}")
     if head:
-        typer.echo(f"head {head} is part of this chain: nothing up to it was rewritten")
+        typer.echo(f"head {head_hash} is part of this chain: nothing up to it was rewritten")
+
+
+def _parse_head(text: str) -> tuple[str, int | None]:
+    """``HASH`` or ``SEQ:HASH`` -> (hash, seq or None); UsageError (2) for anything else."""
+    import re
+
+    match = re.fullmatch(r"\s*(?:(\d+):)?([0-9a-fA-F]{64})\s*", text)
+    if not match:
+        raise UsageError(f"--head {text!r} is not a chain head",
+                         "give the 64-hex-digit hash (or SEQ:HASH) that `aigate-server audit export` printed")
+    return match.group(2).lower(), int(match.group(1)) if match.group(1) else None
