@@ -8,6 +8,7 @@ releases. A test that fails there names the behaviour that moved.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -180,8 +181,9 @@ def test_codex_builtin_provider_ignores_openai_api_key(codex_bin, home, workdir,
 def test_codex_builtin_provider_ignores_openai_base_url(codex_bin, home, workdir, standin, tmp_path):
     env = tool_env(home, {"CODEX_API_KEY": "sk-codex-env-0", "OPENAI_BASE_URL": standin.openai_url},
                    proxy=standin.url)
+    # codex.js starts the native binary as its child, and that one retries forever: end the group.
     with subprocess.Popen([str(codex_bin), "exec", "hi"], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True) as proc:
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
@@ -189,7 +191,7 @@ def test_codex_builtin_provider_ignores_openai_base_url(codex_bin, home, workdir
                     break
                 time.sleep(0.2)
         finally:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
     assert any(c["path"] == "api.openai.com:443" for c in standin.outside_calls())
     assert standin.model_calls() == []
 
