@@ -294,3 +294,42 @@ def test_users_add_for_an_existing_user_still_prints_a_code_last(home, cli):
 def test_users_add_with_the_same_role_says_nothing_changed(home, cli):
     cli("users", "add", "ann@corp.example", "--role", "admin", *home)
     assert "updated" not in cli("users", "add", "ann@corp.example", "--role", "admin", *home)[2]
+
+
+@pytest.fixture
+def taken_port():
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def no_uvicorn(tmp_path, monkeypatch):
+    """serve stops short of uvicorn (recorded) and leaves the environment as it found it."""
+    import uvicorn
+
+    from aigate.server.settings import Settings
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    for name in Settings.resolve(tmp_path).export():
+        monkeypatch.setenv(name, "")
+    return calls
+
+
+def test_serve_on_a_port_in_use_fails_with_exit_69_naming_the_port(home, cli, taken_port, no_uvicorn):
+    code, _, err = cli("serve", "--port", str(taken_port), *home)
+    assert code == 69 and f"port {taken_port} on 127.0.0.1 is in use" in err and not no_uvicorn
+
+
+def test_serve_on_a_port_in_use_prints_no_ready_banner(home, cli, taken_port, no_uvicorn):
+    err = cli("serve", "--port", str(taken_port), *home)[2]
+    assert "aigate-server http" not in err
+
+
+def test_serve_on_a_free_port_prints_its_banner_and_starts_uvicorn(home, cli, no_uvicorn):
+    code, _, err = cli("serve", "--port", "0", *home)
+    assert code == 0 and "aigate-server http://127.0.0.1:0" in err and len(no_uvicorn) == 1

@@ -3,7 +3,8 @@
 ``aigate-server COMMAND [--data-dir DIR] [--db URL]`` (options after the command; also
 ``AIGATE_SERVER_DATA_DIR`` and ``AIGATE_SERVER_DB``). Expected failures are :class:`AigateError`:
 :func:`main` prints the message and its hint to stderr and exits with its code (1 failed, 2 usage,
-78 configuration); click's usage errors exit 2. No traceback reaches the user.
+69 unavailable: ``serve`` on a port already in use, 78 configuration, also any file or folder the
+command cannot use); click's usage errors exit 2. No traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -114,11 +115,35 @@ def serve(
     if tls_cert is None and not _loopback(host):
         say(f"warning: serving on {host} without TLS: enrollment codes, device credentials and approval "
             "tokens cross the network in clear text; use --tls-cert/--tls-key or a TLS proxy")
+    check_port_free(host, port)
     os.environ.update(settings.export())
     say(f"aigate-server {settings.public_url} (data dir {settings.data_dir}, policy {settings.policy_path})")
     uvicorn.run("aigate.server.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 loop="uvloop", http="httptools", access_log=False, log_level="warning",
                 ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind ``host:port`` once (as uvicorn will, with SO_REUSEADDR) before the banner is printed:
+    AigateError 69 (unavailable) when the port is in use, 78 when the address cannot be bound."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise ConfigError(f"cannot resolve --host {host}: {err.strerror or err}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise AigateError(f"port {port} on {host} is in use",
+                                  "stop what listens there, or choose another --port", exit_code=69) from None
+            raise ConfigError(f"cannot listen on {host} port {port}: {err.strerror or err}",
+                              "check --host and --port") from None
 
 
 def _loopback(host: str) -> bool:
