@@ -208,3 +208,35 @@ def test_an_approval_within_the_rules_maximum_is_not_capped(api):
 def test_an_approval_without_duration_is_not_capped(api):
     created = api.request(api.enroll("ann@corp.example"))
     assert api.approve(created["id"], reviewer(api)).json()["approval_capped"] is False
+
+
+def test_a_second_pending_request_for_the_same_tool_is_a_409_naming_the_first(api):
+    headers = api.enroll("ann@corp.example")
+    first = api.request(headers)
+    answer = api.client.post(Paths.ACCESS_REQUESTS, json={"tool": "claude", "reason": "again"}, headers=headers)
+    assert answer.status_code == 409 and answer.json()["code"] == "conflict" and first["id"] in answer.json()["detail"]
+
+
+def test_a_pending_request_for_another_tool_is_allowed(api):
+    headers = api.enroll("ann@corp.example")
+    api.request(headers, "claude")
+    assert api.request(headers, "codex")["state"] == "pending"
+
+
+def test_another_user_may_have_a_pending_request_for_the_same_tool(api):
+    api.request(api.enroll("ann@corp.example"))
+    assert api.request(api.enroll("bob@corp.example"))["state"] == "pending"
+
+
+def test_a_new_request_is_allowed_once_the_pending_one_was_cancelled(api):
+    headers = api.enroll("ann@corp.example")
+    first = api.request(headers)
+    api.client.post(Paths.CANCEL.format(id=first["id"]), headers=headers)
+    assert api.request(headers)["state"] == "pending"
+
+
+def test_a_new_request_is_allowed_once_the_pending_one_expired_unreviewed(api):
+    headers = api.enroll("ann@corp.example")
+    api.request(headers)
+    api.clock.advance(2 * 3600)  # review_ttl of the test policy: 1h
+    assert api.request(headers)["state"] == "pending"

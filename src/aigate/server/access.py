@@ -67,13 +67,28 @@ def not_found(request_id: str) -> ApiProblem:
     return ApiProblem(404, ProblemCode.NOT_FOUND, f"no access request {request_id!r}")
 
 
+_PENDING_OF = Prepared(
+    select(access_requests.c.id)
+    .where(access_requests.c.user_id == bindparam("user_id"), access_requests.c.tool == bindparam("tool"),
+           access_requests.c.state == PENDING, access_requests.c.review_expires_at > bindparam("now"))
+    .limit(1)
+)
+
+
 def create_job(caller: Caller, verdict: Verdict, reason: str, duration: int | None, review_ttl: int):
     """Job: file an access request under ``verdict`` (auto or required; deny is refused earlier).
 
-    Without ``duration`` the rule's maximum is asked for; above it, capped and marked so.
+    Without ``duration`` the rule's maximum is asked for; above it, capped and marked so. A second
+    pending request of the same user for the same tool is refused, 409 conflict naming the first.
     """
 
     def job(conn: Connection, now: float):
+        if verdict.approval != ApprovalMode.AUTO:
+            existing = _PENDING_OF.first(conn, {"user_id": caller.user_id, "tool": verdict.tool, "now": int(now)})
+            if existing is not None:
+                raise ApiProblem(409, ProblemCode.CONFLICT,
+                                 f"you already have a pending request {existing[0]} for {verdict.tool}; wait for "
+                                 f"its review, or withdraw it with `aigate requests cancel {existing[0]}`")
         values = new_request_values(caller, verdict, reason, duration, now, review_ttl)
         conn.execute(insert(access_requests).values(**values))
         events = [AuditEvent(caller.email, "access_request.created", values["id"],
