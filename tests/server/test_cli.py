@@ -272,14 +272,14 @@ def _user(cli, home):
 
 def test_users_add_for_an_existing_user_without_group_or_role_keeps_them(home, cli):
     cli("users", "add", "ann@corp.example", "--group", "dev", "--role", "approver", *home)
-    code, out, err = cli("users", "add", "ann@corp.example", *home)
+    code, _, err = cli("users", "add", "ann@corp.example", *home)
     row = _user(cli, home)
     assert code == 0 and (row["groups"], row["role"]) == (["dev"], "approver") and "updated" not in err
 
 
 def test_users_add_for_an_existing_user_with_group_and_role_changes_them_and_says_so(home, cli):
     cli("users", "add", "ann@corp.example", "--group", "dev", *home)
-    code, out, err = cli("users", "add", "ann@corp.example", "--group", "ops", "--role", "admin", *home)
+    code, _, err = cli("users", "add", "ann@corp.example", "--group", "ops", "--role", "admin", *home)
     row = _user(cli, home)
     assert code == 0 and (row["groups"], row["role"]) == (["ops"], "admin")
     assert "updated ann@corp.example: groups ['dev'] -> ['ops'], role user -> admin" in err
@@ -333,3 +333,14 @@ def test_serve_on_a_port_in_use_prints_no_ready_banner(home, cli, taken_port, no
 def test_serve_on_a_free_port_prints_its_banner_and_starts_uvicorn(home, cli, no_uvicorn):
     code, _, err = cli("serve", "--port", "0", *home)
     assert code == 0 and "aigate-server http://127.0.0.1:0" in err and len(no_uvicorn) == 1
+
+
+def test_init_writes_a_policy_that_points_to_the_readme_not_to_files_outside_the_repository(home, tmp_path):
+    text = (tmp_path / "srv" / "policy.toml").read_text()
+    assert "README" in text and "DESIGN.md" not in text and "FIELD_NOTES" not in text
+
+
+def test_no_help_text_points_to_files_outside_the_repository(cli):
+    for command in ([], ["init"], ["serve"], ["users", "add"], ["policy", "check"], ["audit", "verify"]):
+        out = cli(*command, "--help")[1]
+        assert "DESIGN.md" not in out and "FIELD_NOTES" not in out

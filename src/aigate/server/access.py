@@ -1,4 +1,4 @@
-"""Access requests and grants: the state machine of DESIGN.md "Flows" and issue 2, item 4.
+"""Access requests and grants: the state machine of the access flow (design notes).
 
     pending -> approved | denied | expired | cancelled        approved -> revoked | ended
 

@@ -129,7 +129,7 @@ class Prepared:
     """A Core statement compiled once per dialect and run on the DBAPI connection itself.
 
     SQLAlchemy's per-execution bookkeeping costs about 80 us, several times the query; the few
-    statements on the token issuance path (issue 2, item 10) skip it. ``conn`` is a SQLAlchemy
+    statements on the token issuance path (benchmarks/server_tokens.py) skip it. ``conn`` is a SQLAlchemy
     Connection (the statement joins its transaction) or a :class:`RawReader`.
     """
 

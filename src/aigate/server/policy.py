@@ -1,4 +1,4 @@
-"""The access policy: a TOML file owned by IT (format in the README, "Policy"; design notes).
+"""The access policy: a TOML file owned by IT (format: the README, "Configuration reference").
 
 ``load_policy(path)`` parses and checks it, raising :class:`PolicyError` with every mistake and its
 line; ``Policy.resolve(tool, groups)`` gives the :class:`Verdict` of the first rule whose groups and
@@ -58,7 +58,7 @@ def scope_problem(scope: str) -> str | None:
     return None
 
 DEFAULT_POLICY = """\
-# aigate-server access policy (written by `aigate-server init`; see the README, "Policy").
+# aigate-server access policy (written by `aigate-server init`; see the README, "Configuration reference").
 # The first rule whose groups and tools match decides; no matching rule means deny.
 token_ttl = "10m"     # lifetime of one approval token
 review_ttl = "7d"     # a pending access request expires unreviewed after this

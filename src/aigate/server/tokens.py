@@ -1,4 +1,4 @@
-"""Approval tokens: the claims of one issuance (DESIGN.md "Approval token", issue 2 item 6).
+"""Approval tokens: the claims of one issuance (design notes).
 
 A token is issued only for an active grant of the calling device's user (or under an ``auto`` rule,
 which records an automatic grant first), for that tool, outside the rule's denied repositories. Its

@@ -1,4 +1,4 @@
-"""POST /v1/approval-tokens: the hot path (issue 2, item 10: >= 1,500/s on SQLite).
+"""POST /v1/approval-tokens: the hot path (>= 1,500/s on SQLite, benchmarks/server_tokens.py).
 
 The whole issuance (authenticate, find the grant, check policy and repository, sign) is one read
 job on the writer thread (:meth:`Writer.compute`), so the request costs one thread hand-off and its
