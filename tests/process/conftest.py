@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.support.client_home import isolate_client_home
 
 HERE = Path(__file__).parent
 SERVER = "http://127.0.0.1:9"  # nothing listens on port 9 (discard): "unreachable"
@@ -25,21 +26,7 @@ KEY = "sk-ant-process-test-0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """HOME and XDG dirs under tmp_path; keyrings.alt's plaintext backend, explicitly allowed."""
-    home = tmp_path / "home"
-    home.mkdir()
-    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-                     ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share")):
-        monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("AIGATE_ALLOW_INSECURE_KEYRING", "1")
-    monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(tmp_path / "no-enforced-aigate.toml"))
-    from aigate import log
-
-    log.forget_warnings()  # warnings print once per process; each test starts afresh
-    for var in ("AIGATE_SERVER", "AIGATE_DEBUG", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    return home
+    return isolate_client_home(tmp_path, monkeypatch, unset=("ANTHROPIC_API_KEY", "OPENAI_API_KEY"))
 
 
 def fake_token(tool: str, scope: str, *, ttl: int = 600, repository: str | None = None, **extra) -> str:

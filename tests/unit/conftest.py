@@ -7,27 +7,14 @@ import json
 import time
 
 import pytest
+from tests.support.client_home import isolate_client_home
 
 from aigate import protocol
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """HOME and XDG dirs under tmp_path; keyrings.alt's plaintext backend, explicitly allowed."""
-    home = tmp_path / "home"
-    home.mkdir()
-    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-                     ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share")):
-        monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("AIGATE_ALLOW_INSECURE_KEYRING", "1")
-    monkeypatch.setenv("AIGATE_SYSTEM_CONFIG", str(tmp_path / "no-enforced-aigate.toml"))
-    from aigate import log
-
-    log.forget_warnings()  # warnings print once per process; each test starts afresh
-    for var in ("AIGATE_SERVER", "AIGATE_DEBUG"):
-        monkeypatch.delenv(var, raising=False)
-    return home
+    return isolate_client_home(tmp_path, monkeypatch)
 
 
 class Clock:
