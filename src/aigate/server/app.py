@@ -18,7 +18,7 @@ from fastapi import FastAPI
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
 from aigate.server import access, problems
-from aigate.server.fastpath import TokenFastPath, replay
+from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
 from aigate.server.settings import Settings
@@ -79,16 +79,13 @@ class BodyLimit:
             return await self._refuse(scope, send)
         if length is not None:
             return await self.app(scope, receive, send)
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            body.extend(message.get("body", b""))
-            more = message.get("more_body", False)
-            if len(body) > self.limit:
-                return await self._refuse(scope, send)
-        return await self.app(scope, replay(bytes(body), receive), send)
+        try:
+            body = await read_body(receive, self.limit)
+        except BodyTooLarge:
+            return await self._refuse(scope, send)
+        if body is None:
+            return None
+        return await self.app(scope, replay(body, receive), send)
 
     async def _refuse(self, scope: dict, send: Any) -> None:
         detail = f"request bodies are limited to {self.limit} bytes"

@@ -38,7 +38,7 @@ class TokenFastPath:
         if (not length.isdigit() or int(length) > _MAX_BODY or not auth.startswith(b"Bearer ")
                 or not headers.get(b"content-type", b"").startswith(b"application/json")):
             return await self.app(scope, receive, send)
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return None
         try:
@@ -69,15 +69,25 @@ class TokenFastPath:
         await _respond(send, 201, json.dumps(p.to_wire(outcome)).encode(), _JSON_HEADERS)
 
 
-async def _read_body(receive: Any) -> bytes | None:
-    chunks, more = [], True
+class BodyTooLarge(Exception):
+    """The body grew past the limit given to :func:`read_body`."""
+
+
+async def read_body(receive: Any, limit: int | None = None) -> bytes | None:
+    """The whole request body from ASGI ``receive``; None if the client disconnected first.
+
+    Raises BodyTooLarge as soon as more than ``limit`` bytes have arrived (chunked bodies included).
+    """
+    body, more = bytearray(), True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        body.extend(message.get("body", b""))
         more = message.get("more_body", False)
-    return b"".join(chunks)
+        if limit is not None and len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
 
 
 def replay(body: bytes, receive: Any) -> Any:
