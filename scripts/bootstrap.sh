@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything aigate's tests and demo need, from nothing, on a Debian machine like CI's:
 #   - Debian packages: PostgreSQL (server tests), tmux (interactive e2e), gnome-keyring + dbus +
-#     libsecret-tools (a real Secret Service keyring), wrk (benchmarks), git, Node.js + npm;
+#     libsecret-tools (a real Secret Service keyring), wrk (benchmarks), git, Node.js + npm,
+#     chromium + chromium-driver (the console's real-browser tests);
 #   - .venv with `pip install -e .[server,test]`;
 #   - the pinned claude and codex (`npm ci --prefix tools`).
 # Each step is skipped when already done, so `make test` can call this every time.
@@ -32,6 +33,8 @@ need wrk wrk
 need git git
 need node nodejs
 need npm npm
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
