@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from aigate import config, enrollment, keystore, paths, protocol, tokencache, tools
+from aigate import config, constants, enrollment, keystore, paths, protocol, tokencache, tools
 from aigate.approval import ServerClient
 from aigate.errors import AigateError, ConfigError, UsageError
 
@@ -113,12 +113,8 @@ def _tool_status(name: str, me, server: str | None, repository: str | None) -> d
         "approval": access.approval.value if access else "unknown",
         "key_scope": scope or tools.TOOLS[name].default_scope,
         "grant_expires_at": protocol.format_timestamp(grant.expires_at) if grant else None,
-        "cached_token_expires_at": _iso(cached.expires_at) if cached else None,
+        "cached_token_expires_at": constants.rfc3339(cached.expires_at) if cached else None,
     }
-
-
-def _iso(epoch: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _keys(store: keystore.KeyStore | None) -> list[dict]:

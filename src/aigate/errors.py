@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     CONFIG = 78  # not logged in, no key for the scope, unsafe enforced settings file
     NOT_EXECUTABLE = 126
     NOT_FOUND = 127
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class AigateError(Exception):

@@ -19,6 +19,7 @@ import time
 
 from aigate import (
     config,
+    constants,
     enrollment,
     inject,
     keyserve,
@@ -159,12 +160,12 @@ def build_command(spec, binary, args, token: CachedToken, server, repository, de
         injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
     set_vars = dict(injection.set_env)
     for name, value in (claims.get("env") or {}).items():
-        if name in tools.SCRUBBED_VARIABLES:
+        if name in constants.COMPETING_CREDENTIALS:
             log.warn(f"ignoring the policy's {name}: aigate never passes a competing credential")
             continue
         set_vars[name] = str(value)
     set_vars[ENV_RUNNING] = spec.name  # a wrapper on PATH that runs aigate again is caught, not looped
-    env, removed = launch.child_env(deps.env, scrub=tools.SCRUBBED_VARIABLES, set_vars=set_vars)
+    env, removed = launch.child_env(deps.env, scrub=constants.COMPETING_CREDENTIALS, set_vars=set_vars)
     log.debug(f"child environment: set {sorted(set_vars)}, removed {removed}")
     return binary + injection.argv_tail, env, sorted(set_vars), removed
 
@@ -192,7 +193,7 @@ def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: 
     def on_started(_pid: int) -> None:
         if key_server:
             key_server.start()
-        spool.record(deps.spool_dir, server, {**base, "kind": "start", "at": _rfc3339(started)})
+        spool.record(deps.spool_dir, server, {**base, "kind": "start", "at": constants.rfc3339(started)})
         start_flush.start()
 
     try:
@@ -202,7 +203,7 @@ def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: 
         if key_server:
             key_server.close()
     ended = deps.clock()
-    spool.record(deps.spool_dir, server, {**base, "kind": "end", "at": _rfc3339(ended), "exit_status": status,
+    spool.record(deps.spool_dir, server, {**base, "kind": "end", "at": constants.rfc3339(ended), "exit_status": status,
                                           "duration_ms": max(0, int((ended - started) * 1000))})
     deps.start_flusher(deps.spool_dir)
     return status
@@ -214,10 +215,6 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
-
-
-def _rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Deps | None = None) -> str:

@@ -1,16 +1,16 @@
-"""The HTTP API between ``aigate`` and ``aigate-server``: paths, wire shapes, problem codes; stdlib only.
+"""The HTTP API between ``aigate`` and ``aigate-server``: the wire shapes and their encoding; stdlib only.
 
 Both sides import this module and nothing else of each other: the server declares its routes with
 these dataclasses (FastAPI turns stdlib dataclasses into its request and response models, so the
 published OpenAPI is generated from exactly these shapes), and the client encodes and decodes with
-:func:`to_wire` and :func:`from_wire`. The client's warm path imports this module, so it stays stdlib
-only and cheap to import.
+:func:`to_wire` and :func:`from_wire`. The paths, problem codes, claim names, states and helpers the
+shapes use are defined in :mod:`aigate.constants` (cheap enough for the warm path) and re-exported
+here, so ``protocol`` stays the one import for the whole API.
 
 Conventions:
 
 - JSON bodies, UTF-8. Timestamps are RFC 3339 strings in UTC (``2026-11-29T16:43:09Z``); durations on
-  the wire are whole seconds (``*_seconds``); users write them as ``30s``, ``10m``, ``8h``, ``7d`` or
-  combined (``1h30m``), see :func:`parse_duration`.
+  the wire are whole seconds (``*_seconds``).
 - A device authenticates with ``Authorization: Bearer <device credential>``; the credential is the
   opaque string the server returned at enrollment.
 - Every error is an RFC 9457 problem details object (``application/problem+json``, see
@@ -22,109 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
-API_VERSION = "v1"
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-MAX_BODY_BYTES = 64 * 1024  # the server refuses larger request bodies with 413
-
-
-class Paths:
-    """API paths. ``{id}`` placeholders are filled with :meth:`str.format`."""
-
-    ENROLLMENTS = "/v1/enrollments"  # POST EnrollmentCreate -> 201 Enrollment (no auth)
-    ME = "/v1/me"  # GET -> Me
-    CURRENT_DEVICE = "/v1/devices/current"  # DELETE -> 204 (logout: the credential stops working)
-    ACCESS_REQUESTS = "/v1/access-requests"  # POST AccessRequestCreate -> 201; GET -> AccessRequestList
-    ACCESS_REQUEST = "/v1/access-requests/{id}"  # GET -> AccessRequest
-    CANCEL = "/v1/access-requests/{id}/cancel"  # POST -> AccessRequest (requester only)
-    APPROVE = "/v1/access-requests/{id}/approve"  # POST Approval -> AccessRequest (approver/admin)
-    DENY = "/v1/access-requests/{id}/deny"  # POST Decision -> AccessRequest (approver/admin)
-    REVOKE = "/v1/access-requests/{id}/revoke"  # POST Decision -> AccessRequest (approver/admin)
-    APPROVAL_TOKENS = "/v1/approval-tokens"  # POST ApprovalTokenCreate -> 201 ApprovalToken
-    SESSION_EVENTS = "/v1/session-events"  # POST SessionEvent -> SessionEventAck (idempotent)
-    JWKS = "/.well-known/jwks.json"  # GET -> RFC 7517 JWK Set of the token signing keys
-    LIVEZ = "/livez"  # GET -> 200 while the process runs
-    READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
-    OPENAPI = "/openapi.json"
-
-
-# Query parameters of GET Paths.ACCESS_REQUESTS: `state` (a RequestState, optional) and `scope`:
-# "mine" (default, the caller's own requests) or "all" (approvers and admins only).
-SCOPE_MINE = "mine"
-SCOPE_ALL = "all"
-
-
-# --- approval token (DESIGN.md "Approval token"; checks per RFC 8725) -------------------------------
-
-TOKEN_TYPE = "aigate-approval+jwt"  # JWS header `typ`
-TOKEN_AUDIENCE = "aigate"
-TOKEN_ALGORITHM = "EdDSA"  # Ed25519 (RFC 8037); the only algorithm either side accepts
-TOKEN_LEEWAY_SECONDS = 30  # clock skew allowed when checking nbf/exp; never extends a cached token
-CLAIM_TOOL = "tool"
-CLAIM_KEY_SCOPE = "key_scope"
-CLAIM_ACCESS_REQUEST = "access_request"  # the access request id the grant rests on; null for `auto`
-CLAIM_REPOSITORY = "repository"  # normalized repository the token was issued for; null for none
-CLAIM_BASE_URL = "base_url"  # where the tool must send its calls (policy), or null
-CLAIM_ENV = "env"  # {name: value} the tool must run with (policy)
-
-
-# --- enumerations -----------------------------------------------------------------------------------
-
-
-class Role(str, enum.Enum):
-    USER = "user"
-    APPROVER = "approver"
-    ADMIN = "admin"
-
-
-class ApprovalMode(str, enum.Enum):
-    """What a policy rule says about a tool: grant at once, wait for an approver, or refuse."""
-
-    AUTO = "auto"
-    REQUIRED = "required"
-    DENY = "deny"
-
-
-class RequestState(str, enum.Enum):
-    """Access request states: pending -> approved | denied | expired | cancelled;
-    approved -> revoked | ended (the grant ran out)."""
-
-    PENDING = "pending"
-    APPROVED = "approved"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    REVOKED = "revoked"
-    ENDED = "ended"
-
-
-class SessionEventKind(str, enum.Enum):
-    START = "start"
-    END = "end"
-
-
-class ProblemCode(str, enum.Enum):
-    """The `code` member of every problem details body, with the HTTP status it comes with."""
-
-    UNAUTHENTICATED = "unauthenticated"  # 401: no, unknown or logged-out device credential
-    USER_DISABLED = "user-disabled"  # 403: the user was disabled by an admin
-    FORBIDDEN = "forbidden"  # 403: the caller's role may not do this (or reviews own request)
-    NOT_APPROVED = "not-approved"  # 403: no active grant for this tool (none, expired, revoked)
-    DENIED_BY_POLICY = "denied-by-policy"  # 403: a policy rule (or no rule) denies this tool
-    REPOSITORY_DENIED = "repository-denied"  # 403: the repository matches the rule's repos_denied
-    ENROLLMENT_CODE_INVALID = "enrollment-code-invalid"  # 400: unknown, used or expired code
-    UNKNOWN_TOOL = "unknown-tool"  # 422: the tool is not in the server's policy
-    NOT_FOUND = "not-found"  # 404
-    CONFLICT = "conflict"  # 409: e.g. the request was already decided by someone else
-    INVALID_REQUEST = "invalid-request"  # 400/422: malformed JSON, wrong types, limits exceeded
-    PAYLOAD_TOO_LARGE = "payload-too-large"  # 413: body above MAX_BODY_BYTES
-    UNAVAILABLE = "unavailable"  # 503: database down or schema behind
-    INTERNAL = "internal"  # 500: a bug; the detail never carries internals
-
+# Re-exported: the API's paths, codes, claim names, states and helpers, defined once in constants.
+# isort: off
+from aigate.constants import (  # noqa: F401
+    CLAIM_ACCESS_REQUEST, CLAIM_BASE_URL, CLAIM_ENV, CLAIM_KEY_SCOPE, CLAIM_REPOSITORY, CLAIM_TOOL,
+    COMPETING_CREDENTIALS, DEFAULT_KEY_SCOPES, KEY_SCOPE_PATTERN, MAX_BODY_BYTES, MAX_DURATION_SECONDS,
+    PROBLEM_CONTENT_TYPE, SCOPE_ALL, SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS,
+    TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
+    is_key_scope, normalize_repository, parse_duration, rfc3339,
+)
+# isort: on
 
 # --- field limits -----------------------------------------------------------------------------------
 
@@ -175,30 +86,12 @@ def _characters(n: int) -> str:
     return f"{n} character" if n == 1 else f"{n} characters"
 
 
-MAX_DURATION_SECONDS = 366 * 86400
-
-Email = Annotated[str, Limit(min_length=3, max_length=254)]
 ToolName = Annotated[str, Limit(min_length=1, max_length=64)]
 Reason = Annotated[str, Limit(min_length=1, max_length=1000)]
 Repository = Annotated[str, Limit(max_length=512)]
 Seconds = Annotated[int, Limit(ge=1, le=MAX_DURATION_SECONDS)]
 ShortText = Annotated[str, Limit(max_length=255)]
 Identifier = Annotated[str, Limit(min_length=1, max_length=64)]
-
-KEY_SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-"""A key scope name, as ``aigate keys set SCOPE`` accepts it; the server's policy check uses it too."""
-
-COMPETING_CREDENTIALS: tuple[str, ...] = (
-    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY", "ANTHROPIC_FOUNDRY_API_KEY",
-    "CLAUDE_CODE_API_KEY_HELPER_TTL_MS", "OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN", "AZURE_API_KEY",
-    "AWS_BEARER_TOKEN_BEDROCK", "GOOGLE_API_KEY", "GEMINI_API_KEY", "VERTEX_API_KEY", "MISTRAL_API_KEY",
-    "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "XAI_API_KEY", "TOGETHER_API_KEY",
-    "FIREWORKS_API_KEY",
-)
-"""Credentials and settings that choose the key or account a tool uses (the client scrubs them from
-a tool's environment, see ``tools.SCRUBBED_VARIABLES``); a policy's ``env`` may not set them."""
 
 
 # --- wire shapes ------------------------------------------------------------------------------------
@@ -471,14 +364,15 @@ def _limits_of(tp: Any) -> list[Limit]:
     return found
 
 
-# --- timestamps and durations -----------------------------------------------------------------------
+# --- timestamps -------------------------------------------------------------------------------------
 
 
 def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` and whole seconds: ``2026-11-29T16:43:09Z``."""
+    """RFC 3339 in UTC with a ``Z`` and whole seconds (:func:`aigate.constants.rfc3339`); a naive
+    datetime raises ValueError."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: aigate timestamps are always timezone-aware")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(moment.timestamp())
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -487,69 +381,3 @@ def parse_timestamp(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {text!r}")
     return moment
-
-
-_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION_RE = re.compile(r"(\d+)([dhms])")
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration written ``30s``, ``10m``, ``8h``, ``7d`` or combined (``1h30m``).
-
-    Units may not repeat and must go from largest to smallest. Raises ValueError with a message that
-    shows the accepted forms for anything else, zero included.
-    """
-    cleaned = text.strip().lower()
-    parts = _DURATION_RE.findall(cleaned)
-    units = [unit for _, unit in parts]
-    ordered = sorted(set(units), key="dhms".index)
-    if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
-        raise ValueError(f"invalid duration {text!r}: write it like 30s, 10m, 8h, 7d or 1h30m")
-    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
-    if seconds <= 0:
-        raise ValueError(f"invalid duration {text!r}: it must be longer than zero")
-    return seconds
-
-
-def format_duration(seconds: int) -> str:
-    """The shortest :func:`parse_duration` form of ``seconds``: 5400 -> ``1h30m``; 0 -> ``0s``."""
-    if seconds <= 0:
-        return "0s"
-    out = []
-    for unit, size in _DURATION_UNITS.items():
-        count, seconds = divmod(seconds, size)
-        if count:
-            out.append(f"{count}{unit}")
-    return "".join(out)
-
-
-# --- repositories -----------------------------------------------------------------------------------
-
-_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$")
-
-
-def normalize_repository(remote: str) -> str | None:
-    """A git remote URL as ``host/path``: lower-case, no scheme, user, port or ``.git`` (DESIGN.md).
-
-    ``git@github.com:Corp/llama-weights.git`` and ``https://github.com/Corp/llama-weights`` both give
-    ``github.com/corp/llama-weights``. A local path (``/srv/repo.git``, ``file:///srv/repo``) gives
-    its path without host. Returns None for an empty string.
-    """
-    from urllib.parse import urlsplit
-
-    text = remote.strip()
-    if not text:
-        return None
-    if "://" in text:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").lower()
-        path = parts.path
-    else:
-        match = _SCP_LIKE.match(text)
-        host, path = (match.group(1), match.group(2)) if match else ("", text)
-    path = path.strip("/")
-    if path.lower().endswith(".git"):
-        path = path[:-4]
-    path = path.rstrip("/")
-    joined = f"{host}/{path}" if host else path
-    return joined.lower() or None

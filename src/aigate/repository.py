@@ -4,29 +4,25 @@ DESIGN.md: "as ``git remote get-url origin`` reports it; no remote, no repositor
 asked (so ``insteadOf`` rewrites and worktrees behave as the user sees them); no git, not a
 repository, or no ``origin`` all give None. The server checks the result against ``repos_denied``.
 
-Normalizing is :func:`aigate.protocol.normalize_repository`, the one rule both sides share; its
-results are remembered in the cache dir (``remotes.json``, remote URL without its userinfo ->
-normalized) because importing protocol costs ~30 ms on the warm path. A remote URL can carry a
-credential (``https://x-access-token:TOKEN@github.com/...``): it is never written or logged as is,
-only without ``user[:password]@`` (:func:`without_userinfo`).
+Normalizing is :func:`aigate.constants.normalize_repository`, the one rule both sides share. A remote
+URL can carry a credential (``https://x-access-token:TOKEN@github.com/...``): only its normalized form
+(which has no ``user[:password]@``) leaves this module.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from aigate import paths
+from aigate.constants import normalize_repository
 
-MAX_REMEMBERED = 64
 GIT_TIMEOUT_SECONDS = 5.0
 
 
-def detect_repository(cwd: Path | str | None = None, *, git: str = "git", cache: Path | None = None) -> str | None:
+def detect_repository(cwd: Path | str | None = None, *, git: str = "git") -> str | None:
     """``host/path`` of ``origin`` for ``cwd`` (default: the current directory), or None."""
     remote = origin_url(cwd, git=git)
-    return normalized(remote, cache or paths.cache_dir() / "remotes.json") if remote else None
+    return normalize_repository(remote) if remote else None
 
 
 def origin_url(cwd: Path | str | None = None, *, git: str = "git") -> str | None:
@@ -73,40 +69,3 @@ def _subprocess_output(argv: list[str]) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
-
-
-def without_userinfo(remote: str) -> str:
-    """``remote`` without ``user[:password]@`` before its host (URL or scp-like ``git@host:path``);
-    normalizing drops the user anyway, so this never changes the repository it names."""
-    text = remote.strip()
-    scheme, sep, rest = text.partition("://")
-    if sep:
-        authority, slash, path = rest.partition("/")
-        return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
-    head, colon, path = text.partition(":")
-    if colon and "/" not in head and "@" in head:
-        return f"{head.rpartition('@')[2]}:{path}"
-    return text
-
-
-def normalized(remote: str, cache: Path) -> str | None:
-    """protocol.normalize_repository(remote), remembered in ``cache`` under the remote without its
-    userinfo (a credential in the URL never reaches the file)."""
-    remote = without_userinfo(remote)
-    try:
-        known = json.loads(cache.read_text("utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if isinstance(known, dict) and remote in known:
-        return known[remote]
-    from aigate.protocol import normalize_repository
-
-    value = normalize_repository(remote)
-    known = dict(list(known.items())[-(MAX_REMEMBERED - 1):]) if isinstance(known, dict) else {}
-    known = {k: v for k, v in known.items() if k == without_userinfo(k)}  # older files may hold some
-    known[remote] = value
-    try:
-        paths.write_private(cache, json.dumps(known).encode())
-    except OSError:
-        pass
-    return value

@@ -18,13 +18,10 @@ import sys
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 
 from aigate import log
-from aigate.errors import AigateError, UsageError
+from aigate.errors import AigateError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-INTERRUPTED = 130
-
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -110,7 +107,7 @@ def boundary(action: Callable[[], int]) -> int:
         return int(err.exit_code)
     except KeyboardInterrupt:
         print("aigate: interrupted", file=sys.stderr)
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return 1
     except Exception as err:  # a bug: say so plainly; the traceback only with --debug

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Annotated
 
@@ -11,17 +10,15 @@ import typer
 from aigate import keystore
 from aigate.cli.app import app, state_of
 from aigate.cli.output import prompt_hidden, safe
+from aigate.constants import is_key_scope
 from aigate.errors import UsageError
 
 keys_app = typer.Typer(help="Scoped API keys in the OS keyring.\n\nExample: aigate keys set anthropic",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-_SCOPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
 def check_scope(scope: str) -> str:
-    if not _SCOPE.match(scope):
+    if not is_key_scope(scope):
         raise UsageError(f"invalid key scope {scope!r}: use letters, digits, '.', '_' and '-' (like anthropic)")
     return scope
 

@@ -8,10 +8,8 @@ import sys
 import typer
 
 from aigate import protocol
-from aigate.errors import AigateError, UsageError
+from aigate.errors import AigateError, ExitCode, UsageError
 from aigate.log import printable as safe  # the one neutralizer of terminal escapes (also on the warm path)
-
-INTERRUPTED = 130
 
 
 def cell(text: object) -> str:
@@ -37,7 +35,7 @@ def prompt_hidden(label: str, *, without_terminal: str) -> str:
         return getpass.getpass(f"{label}: ", stream=sys.stderr)
     except KeyboardInterrupt:
         sys.stderr.write("\n")
-        raise AigateError("interrupted", exit_code=INTERRUPTED) from None
+        raise AigateError("interrupted", exit_code=ExitCode.INTERRUPTED) from None
     except EOFError:
         sys.stderr.write("\n")
         raise AigateError("cancelled: nothing was entered") from None

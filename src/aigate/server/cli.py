@@ -30,7 +30,7 @@ _ABORT = (click.exceptions.Abort, typer.Abort)
 from aigate.errors import AigateError, ConfigError
 from aigate.server import db as dbmod
 from aigate.server.policy import DEFAULT_POLICY
-from aigate.server.settings import DEFAULT_HOST, DEFAULT_PORT, ENV_DATA_DIR, ENV_DB, Settings
+from aigate.server.settings import DEFAULT_HOST, DEFAULT_PORT, ENV_DATA_DIR, ENV_DB, Settings, default_db_url
 
 app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=True,
                   pretty_exceptions_enable=False)
@@ -179,7 +179,7 @@ def check_paths(settings: Settings) -> None:
     folder = settings.data_dir
     if folder.exists() and not folder.is_dir():
         raise _data_dir_error(folder, "is a file, not a directory")
-    if not folder.exists() and settings.db_url == f"sqlite:///{folder / 'aigate.db'}":
+    if not folder.exists() and settings.db_url == default_db_url(folder):
         raise _data_dir_error(folder, "does not exist")
     check_sqlite_path(settings.db_url, must_exist=True)
 

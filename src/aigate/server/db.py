@@ -27,11 +27,6 @@ T = TypeVar("T")
 READ_THREADS = 4
 
 
-def default_url(data_dir: Path) -> str:
-    """The embedded SQLite database in the data dir."""
-    return f"sqlite:///{data_dir / 'aigate.db'}"
-
-
 def make_engine(url: str, *, writer: bool = False, pool_size: int = READ_THREADS) -> Engine:
     """An engine for ``url``; ``writer`` engines on SQLite begin with ``BEGIN IMMEDIATE``.
 

@@ -15,22 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigate.protocol import (
+from aigate.constants import (
     COMPETING_CREDENTIALS,
-    KEY_SCOPE_PATTERN,
+    DEFAULT_KEY_SCOPES,
     ApprovalMode,
+    is_key_scope,
     normalize_repository,
     parse_duration,
 )
 from aigate.server.policy_lines import LineFinder
 
-DEFAULT_KEY_SCOPES = {"claude": "anthropic", "codex": "openai"}
 DEFAULT_TOKEN_TTL = 600
 DEFAULT_REVIEW_TTL = 7 * 86400
 _TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules"}
 _TOOL_KEYS = {"key_scope", "base_url", "env"}
 _RULE_KEYS = {"groups", "tools", "approval", "max_duration", "key_scope", "repos_denied"}
-_SCOPE = re.compile(KEY_SCOPE_PATTERN)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_FORBIDDEN = {"PATH", "HOME", "SHELL", "USER", "LOGNAME", "PYTHONPATH", "PYTHONHOME", "NODE_OPTIONS",
                   "NODE_PATH", "BASH_ENV", "ENV", "IFS"}
@@ -52,7 +51,7 @@ def env_name_problem(name: str) -> str | None:
 
 def scope_problem(scope: str) -> str | None:
     """Why ``scope`` is not a key scope name ``aigate keys set`` accepts, or None."""
-    if not _SCOPE.match(scope):
+    if not is_key_scope(scope):
         return (f"key_scope {scope!r} is not a key scope name: a letter or digit, then up to 63 letters, "
                 "digits, '.', '_' or '-'")
     return None

@@ -20,6 +20,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+def default_db_url(data_dir: Path) -> str:
+    """The embedded SQLite database of a data dir: ``sqlite:///DATA_DIR/aigate.db``."""
+    return f"sqlite:///{data_dir / 'aigate.db'}"
+
+
 def default_data_dir() -> Path:
     import platformdirs
 
@@ -38,7 +43,7 @@ class Settings:
                 policy: str | Path | None = None, public_url: str | None = None) -> Settings:
         """Settings from explicit values, falling back to the environment and then to defaults."""
         folder = Path(data_dir or os.environ.get(ENV_DATA_DIR) or default_data_dir()).expanduser().absolute()
-        url = db_url or os.environ.get(ENV_DB) or f"sqlite:///{folder / 'aigate.db'}"
+        url = db_url or os.environ.get(ENV_DB) or default_db_url(folder)
         policy_path = Path(policy or os.environ.get(ENV_POLICY) or folder / "policy.toml").expanduser()
         public = public_url or os.environ.get(ENV_PUBLIC_URL) or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
         return cls(folder, url, policy_path.absolute(), public.rstrip("/"))

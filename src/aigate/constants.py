@@ -1,0 +1,232 @@
+"""The facts both sides of aigate share, each defined once: API paths, problem codes, token claim names,
+states, credential names, default key scopes, and the pure helpers on them (durations, timestamps,
+repository normalization); stdlib only and cheap to import.
+
+The warm path of ``aigate run`` imports this module (the wire shapes in :mod:`aigate.protocol` need
+``dataclasses`` and ``typing``, which it avoids; see docs/architecture.md, "Warm-path budget").
+:mod:`aigate.protocol` re-exports every name here, so the HTTP API stays one import for the server.
+
+Conventions: timestamps are RFC 3339 strings in UTC (``2026-11-29T16:43:09Z``); durations on the wire
+are whole seconds, and people write them ``30s``, ``10m``, ``8h``, ``7d`` or ``1h30m``
+(:func:`parse_duration`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+MAX_BODY_BYTES = 64 * 1024  # the server refuses larger request bodies with 413
+MAX_DURATION_SECONDS = 366 * 86400  # the longest access request, grant or session a field may state
+
+
+class Paths:
+    """API paths. ``{id}`` placeholders are filled with :meth:`str.format`."""
+
+    ENROLLMENTS = "/v1/enrollments"  # POST EnrollmentCreate -> 201 Enrollment (no auth)
+    ME = "/v1/me"  # GET -> Me
+    CURRENT_DEVICE = "/v1/devices/current"  # DELETE -> 204 (logout: the credential stops working)
+    ACCESS_REQUESTS = "/v1/access-requests"  # POST AccessRequestCreate -> 201; GET -> AccessRequestList
+    ACCESS_REQUEST = "/v1/access-requests/{id}"  # GET -> AccessRequest
+    CANCEL = "/v1/access-requests/{id}/cancel"  # POST -> AccessRequest (requester only)
+    APPROVE = "/v1/access-requests/{id}/approve"  # POST Approval -> AccessRequest (approver/admin)
+    DENY = "/v1/access-requests/{id}/deny"  # POST Decision -> AccessRequest (approver/admin)
+    REVOKE = "/v1/access-requests/{id}/revoke"  # POST Decision -> AccessRequest (approver/admin)
+    APPROVAL_TOKENS = "/v1/approval-tokens"  # POST ApprovalTokenCreate -> 201 ApprovalToken
+    SESSION_EVENTS = "/v1/session-events"  # POST SessionEvent -> SessionEventAck (idempotent)
+    JWKS = "/.well-known/jwks.json"  # GET -> RFC 7517 JWK Set of the token signing keys
+    LIVEZ = "/livez"  # GET -> 200 while the process runs
+    READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
+    OPENAPI = "/openapi.json"
+
+
+# Query parameters of GET Paths.ACCESS_REQUESTS: `state` (a RequestState, optional) and `scope`:
+# "mine" (default, the caller's own requests) or "all" (approvers and admins only).
+SCOPE_MINE = "mine"
+SCOPE_ALL = "all"
+
+
+# --- approval token (docs/architecture.md "Approval tokens"; checks per RFC 8725) -------------------
+
+TOKEN_TYPE = "aigate-approval+jwt"  # JWS header `typ`
+TOKEN_AUDIENCE = "aigate"
+TOKEN_ALGORITHM = "EdDSA"  # Ed25519 (RFC 8037); the only algorithm either side accepts
+TOKEN_LEEWAY_SECONDS = 30  # clock skew allowed when checking nbf/exp; never extends a cached token
+CLAIM_TOOL = "tool"
+CLAIM_KEY_SCOPE = "key_scope"
+CLAIM_ACCESS_REQUEST = "access_request"  # the access request id the grant rests on; null for `auto`
+CLAIM_REPOSITORY = "repository"  # normalized repository the token was issued for; null for none
+CLAIM_BASE_URL = "base_url"  # where the tool must send its calls (policy), or null
+CLAIM_ENV = "env"  # {name: value} the tool must run with (policy)
+
+
+# --- enumerations -----------------------------------------------------------------------------------
+
+
+class Role(str, enum.Enum):
+    USER = "user"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class ApprovalMode(str, enum.Enum):
+    """What a policy rule says about a tool: grant at once, wait for an approver, or refuse."""
+
+    AUTO = "auto"
+    REQUIRED = "required"
+    DENY = "deny"
+
+
+class RequestState(str, enum.Enum):
+    """Access request states: pending -> approved | denied | expired | cancelled;
+    approved -> revoked | ended (the grant ran out)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+    ENDED = "ended"
+
+
+class SessionEventKind(str, enum.Enum):
+    START = "start"
+    END = "end"
+
+
+class ProblemCode(str, enum.Enum):
+    """The `code` member of every problem details body, with the HTTP status it comes with."""
+
+    UNAUTHENTICATED = "unauthenticated"  # 401: no, unknown or logged-out device credential
+    USER_DISABLED = "user-disabled"  # 403: the user was disabled by an admin
+    FORBIDDEN = "forbidden"  # 403: the caller's role may not do this (or reviews own request)
+    NOT_APPROVED = "not-approved"  # 403: no active grant for this tool (none, expired, revoked)
+    DENIED_BY_POLICY = "denied-by-policy"  # 403: a policy rule (or no rule) denies this tool
+    REPOSITORY_DENIED = "repository-denied"  # 403: the repository matches the rule's repos_denied
+    ENROLLMENT_CODE_INVALID = "enrollment-code-invalid"  # 400: unknown, used or expired code
+    UNKNOWN_TOOL = "unknown-tool"  # 422: the tool is not in the server's policy
+    NOT_FOUND = "not-found"  # 404
+    CONFLICT = "conflict"  # 409: e.g. the request was already decided by someone else
+    INVALID_REQUEST = "invalid-request"  # 400/422: malformed JSON, wrong types, limits exceeded
+    PAYLOAD_TOO_LARGE = "payload-too-large"  # 413: body above MAX_BODY_BYTES
+    UNAVAILABLE = "unavailable"  # 503: database down or schema behind
+    INTERNAL = "internal"  # 500: a bug; the detail never carries internals
+
+
+# --- tools, key scopes, credentials -----------------------------------------------------------------
+
+DEFAULT_KEY_SCOPES = {"claude": "anthropic", "codex": "openai"}
+"""The key scope of each known tool when the policy names none (client registry and server policy)."""
+
+KEY_SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A key scope name, as ``aigate keys set SCOPE`` accepts it; the server's policy check uses it too."""
+
+_KEY_SCOPE = re.compile(KEY_SCOPE_PATTERN)
+
+
+def is_key_scope(name: str) -> bool:
+    """Whether ``name`` matches :data:`KEY_SCOPE_PATTERN` (a letter or digit, then up to 63 letters,
+    digits, ``.``, ``_`` or ``-``)."""
+    return _KEY_SCOPE.match(name) is not None
+
+
+COMPETING_CREDENTIALS: tuple[str, ...] = (
+    # Anthropic / Claude Code
+    "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY", "ANTHROPIC_FOUNDRY_API_KEY",
+    "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+    # OpenAI / Codex
+    "OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_AD_TOKEN", "AZURE_API_KEY",
+    # Cloud providers that can serve either model family
+    "AWS_BEARER_TOKEN_BEDROCK", "GOOGLE_API_KEY", "GEMINI_API_KEY", "VERTEX_API_KEY",
+    # Other model vendors a tool can be pointed at
+    "MISTRAL_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "XAI_API_KEY",
+    "TOGETHER_API_KEY", "FIREWORKS_API_KEY",
+)
+"""Every credential (or credential switch) of every provider a coding tool may pick up on its own.
+
+The client removes them all from the tool's environment, so the tool receives exactly one credential,
+the one aigate hands it (docs/tools.md); a policy's ``env`` may not set them. General cloud credentials
+(``AWS_ACCESS_KEY_ID``, ``GOOGLE_APPLICATION_CREDENTIALS``) stay: the tools reach Bedrock or Vertex with
+them only behind the ``CLAUDE_CODE_USE_*`` switches, which are removed, and a developer's own shell
+commands inside the tool may need them."""
+
+
+# --- timestamps and durations -----------------------------------------------------------------------
+
+
+def rfc3339(epoch: float) -> str:
+    """``epoch`` (seconds since 1970, UTC) as RFC 3339 with a ``Z`` and whole seconds:
+    ``2026-11-29T16:43:09Z``. The one timestamp format of aigate's files, output and wire."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_RE = re.compile(r"(\d+)([dhms])")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration written ``30s``, ``10m``, ``8h``, ``7d`` or combined (``1h30m``).
+
+    Units may not repeat and must go from largest to smallest. Raises ValueError with a message that
+    shows the accepted forms for anything else, zero included.
+    """
+    cleaned = text.strip().lower()
+    parts = _DURATION_RE.findall(cleaned)
+    units = [unit for _, unit in parts]
+    ordered = sorted(set(units), key="dhms".index)
+    if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
+        raise ValueError(f"invalid duration {text!r}: write it like 30s, 10m, 8h, 7d or 1h30m")
+    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"invalid duration {text!r}: it must be longer than zero")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest :func:`parse_duration` form of ``seconds``: 5400 -> ``1h30m``; 0 -> ``0s``."""
+    if seconds <= 0:
+        return "0s"
+    out = []
+    for unit, size in _DURATION_UNITS.items():
+        count, seconds = divmod(seconds, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out)
+
+
+# --- repositories -----------------------------------------------------------------------------------
+
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$")
+
+
+def normalize_repository(remote: str) -> str | None:
+    """A git remote URL as ``host/path``: lower-case, no scheme, user, port or ``.git``.
+
+    ``git@github.com:Corp/llama-weights.git`` and ``https://github.com/Corp/llama-weights`` both give
+    ``github.com/corp/llama-weights``. A local path (``/srv/repo.git``, ``file:///srv/repo``) gives
+    its path without host. Returns None for an empty string. The client sends this form and the server
+    normalizes again before matching ``repos_denied``, so both sides apply this one rule.
+    """
+    from urllib.parse import urlsplit
+
+    text = remote.strip()
+    if not text:
+        return None
+    if "://" in text:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        path = parts.path
+    else:
+        match = _SCP_LIKE.match(text)
+        host, path = (match.group(1), match.group(2)) if match else ("", text)
+    path = path.strip("/")
+    if path.lower().endswith(".git"):
+        path = path[:-4]
+    path = path.rstrip("/")
+    joined = f"{host}/{path}" if host else path
+    return joined.lower() or None
