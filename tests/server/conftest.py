@@ -8,6 +8,7 @@ users; its clock can be moved forward (``api.clock.advance(seconds)``) to test e
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import sys
@@ -184,16 +185,25 @@ class Api:
             return list(conn.execute(select(audit_events.c.action).order_by(audit_events.c.seq)).scalars())
 
 
-@pytest.fixture
-def api(data_dir: Path, db_url: str) -> Iterator[Api]:
+@contextlib.contextmanager
+def serve_api(data_dir: Path, db_url: str, *, token_fast_path: bool = True, clock: Clock | None = None) -> Iterator[Api]:
+    """An in-process app on ``data_dir``/``db_url`` (its lifespan running) and its test helpers."""
     settings = Settings.resolve(data_dir, db_url, public_url="https://aigate.test")
-    clock = Clock()
+    clock = clock or Clock()
     services = open_services(settings, clock)
     engine = dbmod.make_engine(db_url, writer=True, pool_size=1)
-    app = create_app(services, sweep_seconds=3600)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield Api(client, settings, clock, engine)
-    engine.dispose()
+    app = create_app(services, sweep_seconds=3600, token_fast_path=token_fast_path)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield Api(client, settings, clock, engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def api(data_dir: Path, db_url: str) -> Iterator[Api]:
+    with serve_api(data_dir, db_url) as served:
+        yield served
 
 
 @pytest.fixture

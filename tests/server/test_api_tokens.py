@@ -1,4 +1,8 @@
-"""Approval tokens over the HTTP API: when one is issued, what it says, how it is checked (RFC 8725)."""
+"""Approval tokens over the HTTP API: when one is issued, what it says, how it is checked (RFC 8725).
+
+Every test runs through both entry points of the one issuance function: the ASGI fast path and the
+FastAPI route (``create_app(token_fast_path=False)``), on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,13 @@ import jwt
 import pytest
 
 from aigate.protocol import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_TYPE, Paths, Role
+from tests.server.conftest import serve_api
+
+
+@pytest.fixture(params=["fast-path", "route"])
+def api(request, data_dir, db_url):
+    with serve_api(data_dir, db_url, token_fast_path=request.param == "fast-path") as served:
+        yield served
 
 
 def approved(api, email="ann@corp.example", groups=None, **approval):
@@ -167,3 +178,31 @@ def test_the_fast_path_and_the_route_answer_a_bad_field_alike(api):
     headers = api.enroll("ann@corp.example")
     answer = api.client.post(Paths.APPROVAL_TOKENS, json={"tool": ""}, headers=headers)
     assert answer.status_code == 422 and answer.json()["code"] == "invalid-request"
+
+
+def _comparable(answer) -> tuple:
+    """Status, media type and body of an answer, without what differs on every issuance."""
+    body = answer.json()
+    if answer.status_code == 201:
+        body = {k: v for k, v in body.items() if k not in ("token", "expires_at")}
+    return answer.status_code, answer.headers["content-type"], answer.headers.get("www-authenticate"), body
+
+
+def test_the_fast_path_and_the_route_give_the_same_answers(data_dir, db_url):
+    with serve_api(data_dir, db_url) as fast, serve_api(data_dir, db_url, token_fast_path=False) as route:
+        headers, _ = approved(fast)
+        auto = fast.enroll("al@corp.example", ["auto-team"])
+        cases = [
+            (headers, {"tool": "claude"}),
+            (headers, {"tool": "claude", "repository": "git@github.com:Corp/App.git"}),
+            (headers, {"tool": "claude", "repository": "https://github.com/Corp/llama-weights"}),
+            (headers, {"tool": "codex"}),
+            (headers, {"tool": "gemini"}),
+            (fast.enroll("bo@corp.example", ["banned"]), {"tool": "claude"}),
+            (auto, {"tool": "claude"}),
+            ({"Authorization": "Bearer agd_0123456789abcdef_nope"}, {"tool": "claude"}),
+        ]
+        for case_headers, body in cases:
+            answers = [api.client.post(Paths.APPROVAL_TOKENS, json=body, headers=case_headers) for api in (fast, route)]
+            assert _comparable(answers[0]) == _comparable(answers[1]), body
+        assert route.audit_actions().count("approval_token.issued") == 6

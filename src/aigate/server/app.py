@@ -27,7 +27,10 @@ SWEEP_SECONDS = 30.0
 log = logging.getLogger("aigate.server")
 
 
-def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS) -> FastAPI:
+def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, token_fast_path: bool = True) -> FastAPI:
+    """The app over ``services`` (closed when the app's lifespan ends). ``sweep_seconds``: how often
+    time-driven state changes are written; ``token_fast_path=False`` leaves out the ASGI fast path of
+    ``POST /v1/approval-tokens`` (the FastAPI route then answers every request; tests run both)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_sweep_forever(services, sweep_seconds))
@@ -44,7 +47,8 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS) -> F
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-    app.add_middleware(TokenFastPath, services=services)  # outermost: see fastpath.py
+    if token_fast_path:
+        app.add_middleware(TokenFastPath, services=services)  # outermost: see fastpath.py
     return app
 
 

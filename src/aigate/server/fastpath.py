@@ -3,10 +3,11 @@
 FastAPI's routing and dependency solving cost more than the issuance itself (about 60 % of the
 CPU in a profile of the token benchmark). This middleware answers the plain case itself: a JSON
 body within limits that validates as :class:`~aigate.protocol.ApprovalTokenCreate` (the same
-pydantic validation the route uses) and a bearer credential. It runs the very same read job as the
-FastAPI route (``routes.tokens``) and renders errors with the same problem details. Anything
-unusual (no or wrong content type, bad JSON or fields, missing credential, a first token under an
-``auto`` rule) is handed to FastAPI untouched, so behaviour and OpenAPI stay one thing.
+pydantic validation the route uses) and a bearer credential. It calls the same issuance function as the
+FastAPI route (:func:`aigate.server.tokens.issue_token`) and renders errors with the same problem
+details. Anything unusual (no or wrong content type, bad JSON or fields, missing credential) is handed
+to FastAPI untouched, so behaviour and OpenAPI stay one thing. ``create_app(token_fast_path=False)``
+leaves it out, so the tests run the token suite through both.
 """
 
 from __future__ import annotations
@@ -48,25 +49,14 @@ class TokenFastPath:
         credential = auth[7:].decode("latin-1").strip()
         if not credential or len(credential) > 200:
             return await self.app(scope, replay(body, receive), send)
-        await self._issue(scope, receive, send, request, credential, body)
-
-    async def _issue(self, scope: dict, receive: Any, send: Any, request: p.ApprovalTokenCreate,
-                     credential: str, body: bytes) -> None:
-        services = self.services
-        job = tokens.IssueJob(credential=credential, tool=request.tool, repository=request.repository,
-                              policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
         try:
-            outcome = await services.writer.compute(job)
+            token = await tokens.issue_token(self.services, credential, request)
         except Exception as exc:  # noqa: BLE001 - rendered exactly as the exception handlers do
-            outcome = exc
-        if isinstance(outcome, tokens.NeedsAutomaticGrant):
-            return await self.app(scope, replay(body, receive), send)
-        if isinstance(outcome, BaseException):
-            status, payload, extra = problems.render(outcome, scope["path"], "POST")
+            status, payload, extra = problems.render(exc, scope["path"], "POST")
             headers = [(b"content-type", p.PROBLEM_CONTENT_TYPE.encode())]
             headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             return await _respond(send, status, payload, headers)
-        await _respond(send, 201, json.dumps(p.to_wire(outcome)).encode(), _JSON_HEADERS)
+        await _respond(send, 201, json.dumps(p.to_wire(token)).encode(), _JSON_HEADERS)
 
 
 class BodyTooLarge(Exception):

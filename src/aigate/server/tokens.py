@@ -1,28 +1,58 @@
-"""Approval tokens: the claims of one issuance (design notes).
+"""Approval tokens: one issuance flow, :func:`issue_token`, for the route and the ASGI fast path.
 
 A token is issued only for an active grant of the calling device's user (or under an ``auto`` rule,
 which records an automatic grant first), for that tool, outside the rule's denied repositories. Its
 lifetime is ``min(token_ttl, grant end - now)``. The issuance itself is an audit event
-(``approval_token.issued``, subject = the token's ``jti``).
+(``approval_token.issued``, subject = the token's ``jti``); a refusal for a denied repository is one
+too (``approval_token.refused``). See docs/architecture.md, "Approval tokens".
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from aigate import protocol as p
 from aigate.server import identity, prefetch
-from aigate.server.access import active_grant
+from aigate.server.access import active_grant, create_job
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import Caller, authenticate
 from aigate.server.policy import Policy, Verdict
 from aigate.server.problems import ApiProblem
 from aigate.server.signing import KeyRing
+
+if TYPE_CHECKING:
+    from aigate.server.services import Services
+
+AUTOMATIC_GRANT_REASON = "automatic grant (policy: auto)"
+
+
+async def issue_token(services: Services, credential: str, request: p.ApprovalTokenCreate) -> p.ApprovalToken:
+    """The whole issuance of ``POST /v1/approval-tokens``, called by the FastAPI route and by the ASGI
+    fast path alike: compute (one read job on the writer thread); under an ``auto`` rule without a
+    grant, record the automatic grant and compute again.
+
+    ``credential`` is the device credential from ``Authorization: Bearer``. Raises ApiProblem: 401
+    unauthenticated, 403 user-disabled / denied-by-policy / not-approved / repository-denied (the last
+    one audited as ``approval_token.refused``), 422 unknown-tool; database errors propagate (503 at
+    the boundary).
+    """
+    job = IssueJob(credential=credential, tool=request.tool, repository=request.repository,
+                   policy=services.policy, keys=services.keys, issuer=services.settings.public_url)
+    outcome = await services.writer.compute(job)
+    if isinstance(outcome, NeedsAutomaticGrant):
+        grant = create_job(outcome.caller, outcome.verdict, AUTOMATIC_GRANT_REASON, None, services.policy.review_ttl)
+        await services.writer.submit(grant)
+        outcome = await services.writer.compute(replace(job, found=None))
+    if isinstance(outcome, ApiProblem):  # refused, and the refusal is on record
+        raise outcome
+    if not isinstance(outcome, p.ApprovalToken):  # the automatic grant was gone at once (revoked)
+        raise ApiProblem(409, p.ProblemCode.CONFLICT, f"the automatic grant for {request.tool} ended at once; retry")
+    return outcome
 
 
 @dataclass(frozen=True)
