@@ -52,6 +52,12 @@ def login(server: str, code: str, *, store: keystore.KeyStore, anonymous: Client
     return record
 
 
+def logged_in(server: str, *, store: keystore.KeyStore) -> bool:
+    """Whether this device has an enrollment record or a credential for ``server`` (either is enough
+    for ``logout`` to have something to forget)."""
+    return enrollment.load(server) is not None or bool(store.get(keystore.device_entry(server)))
+
+
 def logout(server: str, *, store: keystore.KeyStore, device: ClientFactory) -> str | None:
     """Forget this device's credential here, and on the server when it can be reached.
 
@@ -118,8 +124,5 @@ def _tool_status(name: str, me, server: str | None, repository: str | None) -> d
 
 
 def _keys(store: keystore.KeyStore | None) -> list[dict]:
-    out = []
-    for scope in keystore.stored_scopes():
-        value = store.get(keystore.key_entry(scope)) if store else None
-        out.append({"scope": scope, "stored": bool(value), "masked": keystore.mask(value) if value else None})
-    return out
+    return [{"scope": key.scope, "stored": key.masked is not None, "masked": key.masked}
+            for key in keystore.stored_keys(store)]

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections import namedtuple
 from pathlib import Path
 
 from aigate import log, paths
-from aigate.errors import ConfigError
+from aigate.constants import is_key_scope
+from aigate.errors import ConfigError, UsageError
 
 SERVICE = "aigate"
 ENV_BACKEND = "PYTHON_KEYRING_BACKEND"
@@ -227,6 +229,46 @@ def record_scope(scope: str, present: bool, index: Path | None = None) -> None:
     names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
     names = names | {scope} if present else names - {scope}
     paths.write_private(index, json.dumps(sorted(names)).encode())
+
+
+StoredKey = namedtuple("StoredKey", "scope masked")
+"""A scope of the index and its key masked (:func:`mask`), or ``masked=None`` when the keyring has none."""
+
+
+def require_scope(scope: str) -> str:
+    """``scope`` when it is a key scope name (:func:`aigate.constants.is_key_scope`), else UsageError (2)."""
+    if not is_key_scope(scope):
+        raise UsageError(f"invalid key scope {scope!r}: use letters, digits, '.', '_' and '-' (like anthropic)")
+    return scope
+
+
+def store_key(store: KeyStore, scope: str, value: str, index: Path | None = None) -> str:
+    """Keep ``value`` (surrounding whitespace dropped) as the key of ``scope`` and record the scope in
+    the index; the key masked. UsageError (2) for an empty key or one with whitespace inside."""
+    value = value.strip()
+    if not value:
+        raise UsageError("the key is empty; nothing was stored")
+    if any(c.isspace() for c in value):
+        raise UsageError("the key contains whitespace; nothing was stored")
+    store.set(key_entry(require_scope(scope)), value)
+    record_scope(scope, True, index)
+    return mask(value)
+
+
+def delete_key(store: KeyStore, scope: str, index: Path | None = None) -> bool:
+    """Remove the key of ``scope`` from the keyring and the index; whether the keyring had one."""
+    removed = store.delete(key_entry(scope))
+    record_scope(scope, False, index)
+    return removed
+
+
+def stored_keys(store: KeyStore | None, index: Path | None = None) -> list[StoredKey]:
+    """Each scope of the index with its key masked, read from ``store`` (None: none read)."""
+    keys = []
+    for scope in stored_scopes(index):
+        value = store.get(key_entry(scope)) if store else None
+        keys.append(StoredKey(scope, mask(value) if value else None))
+    return keys
 
 
 def mask(value: str) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from aigate import keystore
-from aigate.errors import ConfigError
+from aigate.errors import ConfigError, UsageError
 
 PLAIN = "keyrings.alt.file.PlaintextKeyring"
 
@@ -103,3 +103,35 @@ def test_keys_set_replaces_a_garbage_scope_index(tmp_path):
     (tmp_path / "keys.json").write_text("garbage")
     keystore.record_scope("anthropic", True, tmp_path / "keys.json")
     assert keystore.stored_scopes(tmp_path / "keys.json") == ["anthropic"]
+
+
+def test_a_stored_key_is_listed_masked_with_its_scope(tmp_path):
+    store = keystore.MemoryKeyStore()
+    masked = keystore.store_key(store, "anthropic", "  sk-ant-0123456789abcdef\n", tmp_path / "keys.json")
+    assert masked == "…cdef" and store.get(keystore.key_entry("anthropic")) == "sk-ant-0123456789abcdef"
+    assert keystore.stored_keys(store, tmp_path / "keys.json") == [("anthropic", "…cdef")]
+
+
+def test_a_scope_whose_key_left_the_keyring_is_listed_without_a_mask(tmp_path):
+    keystore.record_scope("openai", True, tmp_path / "keys.json")
+    assert keystore.stored_keys(keystore.MemoryKeyStore(), tmp_path / "keys.json") == [("openai", None)]
+
+
+@pytest.mark.parametrize("value", ["", "  ", "sk one"])
+def test_an_empty_key_or_one_with_whitespace_is_refused_and_nothing_stored(tmp_path, value):
+    store = keystore.MemoryKeyStore()
+    with pytest.raises(UsageError):
+        keystore.store_key(store, "anthropic", value, tmp_path / "keys.json")
+    assert store.get(keystore.key_entry("anthropic")) is None and not (tmp_path / "keys.json").exists()
+
+
+def test_deleting_a_key_removes_it_from_the_keyring_and_the_index(tmp_path):
+    store = keystore.MemoryKeyStore()
+    keystore.store_key(store, "anthropic", "sk-ant-0123456789abcdef", tmp_path / "keys.json")
+    assert keystore.delete_key(store, "anthropic", tmp_path / "keys.json") is True
+    assert keystore.stored_keys(store, tmp_path / "keys.json") == []
+
+
+def test_a_scope_name_outside_the_pattern_is_a_usage_error():
+    with pytest.raises(UsageError):
+        keystore.require_scope("../etc")

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated
 
 import typer
 
-from aigate import protocol, tools
-from aigate.cli.app import app, state_of
+from aigate import access, tools
 from aigate.cli.output import print_requests, request_line, safe
+from aigate.cli.state import state_of
+from aigate.constants import RequestState, format_duration
 from aigate.errors import NotApproved, UsageError
 
-
-def parse_duration(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        seconds = protocol.parse_duration(text)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    if seconds > protocol.MAX_DURATION_SECONDS:
-        raise UsageError(f"the duration {text} is too long: at most "
-                         f"{protocol.format_duration(protocol.MAX_DURATION_SECONDS)}")
-    return seconds
+app = typer.Typer()  # `request`, merged into the top level by cli/app.py
+requests_app = typer.Typer(help="Your access requests and their states.\n\nExample: aigate requests --json",
+                           invoke_without_command=True, no_args_is_help=False)
 
 
 @app.command()
@@ -45,39 +36,27 @@ def request(
     if not reason.strip():
         raise UsageError("the reason is empty: say why you need the tool (the approver reads it)",
                          hint=f'aigate request {tool} --reason "refactor the billing module"')
-    seconds = parse_duration(duration)
+    seconds = access.requested_seconds(duration)
     client = state.device()
     item = client.create_request(tool, reason, seconds)
     if not as_json:
         typer.echo(safe(f"Request {item.id} for {tool}: {item.state.value}."), err=True)
-        if item.state == protocol.RequestState.PENDING and not wait:
+        if item.state == RequestState.PENDING and not wait:
             typer.echo("An approver has to approve it; `aigate requests` shows its state.", err=True)
         if item.duration_capped:
             typer.echo(f"Asked-for duration capped at the policy's maximum, "
-                       f"{protocol.format_duration(item.max_duration_seconds)}.", err=True)
+                       f"{format_duration(item.max_duration_seconds)}.", err=True)
     if wait:
-        item = _wait(client, item, state.poll_seconds, quiet=as_json)
+        if item.state == RequestState.PENDING and not as_json:
+            typer.echo("Waiting for an approver (Ctrl-C stops waiting; the request stays open)...", err=True)
+        item = access.wait_for_decision(client, item, poll_seconds=state.poll_seconds, sleep=state.sleep)
+        if not as_json:
+            typer.echo(request_line(item), err=True)
     if as_json:
         typer.echo(json.dumps({"id": item.id, "state": item.state.value}))
-    if wait and item.state != protocol.RequestState.APPROVED:
+    if wait and item.state != RequestState.APPROVED:
         raise NotApproved(f"request {item.id} ended {item.state.value}" +
                           (f": {item.decision_reason}" if item.decision_reason else ""))
-
-
-def _wait(client, item: protocol.AccessRequest, poll: float, *, quiet: bool) -> protocol.AccessRequest:
-    if item.state == protocol.RequestState.PENDING and not quiet:
-        typer.echo("Waiting for an approver (Ctrl-C stops waiting; the request stays open)...", err=True)
-    while item.state == protocol.RequestState.PENDING:
-        time.sleep(poll)
-        item = client.get_request(item.id)
-    if not quiet:
-        typer.echo(request_line(item), err=True)
-    return item
-
-
-requests_app = typer.Typer(help="Your access requests and their states.\n\nExample: aigate requests --json",
-                           invoke_without_command=True, no_args_is_help=False)
-app.add_typer(requests_app, name="requests")
 
 
 @requests_app.callback(invoke_without_command=True)

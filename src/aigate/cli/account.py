@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from aigate import account
-from aigate.cli.app import app, state_of
 from aigate.cli.output import prompt_hidden, safe
+from aigate.cli.state import state_of
 from aigate.errors import UsageError
+
+app = typer.Typer()  # login, logout, status: merged into the top level by cli/app.py
 
 
 @app.command()
@@ -42,12 +44,10 @@ def logout(ctx: typer.Context) -> None:
 
     Example: aigate logout
     """
-    from aigate import enrollment, keystore
-
     state = state_of(ctx)
     server = state.server()
     store = state.store()
-    if enrollment.load(server) is None and not store.get(keystore.device_entry(server)):
+    if not account.logged_in(server, store=store):
         typer.echo(safe(f"Not logged in to {server}; nothing to do."), err=True)
         return
     warning = account.logout(server, store=store, device=state.device)

@@ -6,18 +6,17 @@ from typing import Annotated
 
 import typer
 
-from aigate.cli.access import parse_duration
-from aigate.cli.app import app, state_of
+from aigate.access import requested_seconds
 from aigate.cli.output import print_requests, request_line
+from aigate.cli.state import state_of
+from aigate.constants import RequestState, format_duration
 from aigate.errors import UsageError
-from aigate.protocol import RequestState
 
-admin_app = typer.Typer(help="Review access requests (approvers and admins).\n\nExample: aigate admin requests --state pending",
-                        no_args_is_help=True)
-app.add_typer(admin_app, name="admin")
+app = typer.Typer(help="Review access requests (approvers and admins).\n\nExample: aigate admin requests --state pending",
+                  no_args_is_help=True)
 
 
-@admin_app.command("requests")
+@app.command("requests")
 def list_requests(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option("--state", help="Only this state: pending, approved, denied, ...")] = None,
@@ -33,7 +32,7 @@ def list_requests(
     print_requests(items, as_json=as_json)
 
 
-@admin_app.command("approve")
+@app.command("approve")
 def approve(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],
@@ -43,15 +42,13 @@ def approve(
 
     Example: aigate admin approve 01JD3T6W8Q --duration 4h
     """
-    from aigate.protocol import format_duration
-
-    item = state_of(ctx).device().approve(request_id, parse_duration(duration))
+    item = state_of(ctx).device().approve(request_id, requested_seconds(duration))
     typer.echo(request_line(item))
-    if getattr(item, "approval_capped", False):
+    if item.approval_capped:
         typer.echo(f"capped at the policy's maximum of {format_duration(item.max_duration_seconds)}", err=True)
 
 
-@admin_app.command("deny")
+@app.command("deny")
 def deny(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],
@@ -66,7 +63,7 @@ def deny(
     typer.echo(request_line(item))
 
 
-@admin_app.command("revoke")
+@app.command("revoke")
 def revoke(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],

@@ -1,8 +1,10 @@
-"""The typer app: global options, the command groups, and how typer is run under the one boundary.
+"""The typer app: global options, the one list of commands, and how typer is run under the boundary.
 
-Command modules register themselves on :data:`app`; each command is thin: read options, call a
-function of the core, print. Errors are raised as AigateError and printed by
-:func:`aigate.cli.entry.boundary`; typer's pretty exceptions are off (they could print locals).
+Each command module has its own ``typer.Typer()`` and imports nothing of this one; they are joined
+below, in the order ``aigate --help`` lists them, so importing this module gives the whole app. Each
+command is thin: read options, call a function of the core, print. Errors are raised as AigateError
+and printed by :func:`aigate.cli.entry.boundary`; typer's pretty exceptions are off (they could print
+locals).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 import typer
 
 from aigate import __version__, log
+from aigate.cli import access, account, admin, keys, run
 from aigate.cli.state import CliState
 
 app = typer.Typer(
@@ -46,12 +49,13 @@ def root(
         log.enable_debug()
 
 
-def state_of(ctx: typer.Context) -> CliState:
-    return ctx.ensure_object(CliState)
-
-
-def _register() -> None:
-    from aigate.cli import access, account, admin, keys, run  # noqa: F401  (they add their commands)
+# The commands. A Typer added without a name has its commands merged into the top level.
+app.add_typer(access.app)  # request
+app.add_typer(account.app)  # login, logout, status
+app.add_typer(run.app)  # run
+app.add_typer(access.requests_app, name="requests")
+app.add_typer(admin.app, name="admin")
+app.add_typer(keys.app, name="keys")
 
 
 def run_app(args: list[str], obj: CliState | None = None) -> int:
@@ -61,7 +65,6 @@ def run_app(args: list[str], obj: CliState | None = None) -> int:
     with SystemExit, which is caught here, so this works whether typer uses click or its own vendored
     copy (typer 0.29 does: the ``click`` package's exception classes are then not the ones raised).
     """
-    _register()
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="aigate", standalone_mode=True, obj=obj)

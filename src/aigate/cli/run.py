@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 
 from aigate import gate
-from aigate.cli.app import app, state_of
+from aigate.cli.state import state_of
 from aigate.errors import UsageError
+
+app = typer.Typer()  # `run`, merged into the top level by cli/app.py
 
 
 @app.command(

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import typer
+
 from aigate import config, connect, keystore
 from aigate.approval import ServerClient
 
@@ -22,6 +24,7 @@ class CliState:
     http: connect.HttpFactory = connect.default_http
     open_store: Callable[[], keystore.KeyStore] = keystore.open_keystore
     clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep  # between the polls of `request --wait`
     poll_seconds: float = 2.0  # `request --wait`
     _store: keystore.KeyStore | None = field(default=None, repr=False)
 
@@ -47,3 +50,8 @@ class CliState:
 
     def anonymous(self, server: str) -> ServerClient:
         return connect.anonymous_client(server, ca_bundle=self.config().ca_bundle.value, http=self.http)
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    """The CliState of this invocation (made by the root callback, or handed in by a test)."""
+    return ctx.ensure_object(CliState)
