@@ -1,4 +1,4 @@
-"""``aigate-server users|policy|signing-key|audit ...``: the admin commands (see :mod:`.cli`)."""
+"""``aigate-server users|policy|signing-key|audit ...``: the admin commands (joined in :mod:`.cli`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from aigate.errors import AigateError, UsageError
 from aigate.protocol import Role
 from aigate.server import audit, identity
 from aigate.server.audit import AuditEvent
-from aigate.server.cli import DataDirOpt, DbOpt, cli_actor, open_engine, say
+from aigate.server.cli_options import DataDirOpt, DbOpt, cli_actor, say
+from aigate.server.preflight import open_engine
 from aigate.server.writer import write_now
 
 users_app = typer.Typer(help="Users and their enrollment codes.", no_args_is_help=True)
