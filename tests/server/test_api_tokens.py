@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from tests.server.conftest import serve_api
 
 from aigate.protocol import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_TYPE, Paths, Role
-from tests.server.conftest import serve_api
 
 
 @pytest.fixture(params=["fast-path", "route"])
