@@ -4,19 +4,27 @@ PYTEST_ARGS ?=
 # Every test under tests/: the fast unit tests first (quick feedback), the end-to-end tier last.
 TEST_DIRS := tests/unit $(filter-out tests/unit tests/e2e tests/support tests/__pycache__,$(patsubst %/,%,$(sort $(wildcard tests/*/)))) tests/e2e
 
-.PHONY: help install test test-e2e demo check-latest-tools clean
+.PHONY: help install lint test test-e2e demo check-latest-tools clean
 
 help:
 	@echo "make demo                the whole product, end to end, with the real claude and codex"
-	@echo "make test                install what the tests need, then run every test under tests/"
+	@echo "make test                install what the tests need, run the linters, then every test under tests/"
+	@echo "make lint                ruff on all Python code"
 	@echo "make test-e2e            only the end-to-end tier (real processes, real tools)"
 	@echo "make check-latest-tools  the vendor-behaviour tests against the newest claude and codex"
 
 install:
 	bash scripts/bootstrap.sh
 
+# The rules a machine checks (settings in pyproject.toml): zero findings, or `make test` stops here.
+LINT = .venv/bin/ruff check src tests benchmarks scripts harness
+
+lint: install
+	$(LINT)
+
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
 test: install
+	$(LINT)
 	.venv/bin/python -m pytest $(TEST_DIRS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
 

@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SERVER = "http://127.0.0.1:9"
 TARGET_MS = 150.0
@@ -48,10 +47,8 @@ def prepare(home: Path) -> dict[str, str]:
     bin_dir.mkdir(parents=True)
     (bin_dir / "claude").symlink_to(shutil.which("true"))
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
-    setup = (
-        "from tests.process.conftest import login_state; login_state(server=%r, tools={'claude': 'anthropic'}, "
-        "token_ttl=86400)" % SERVER
-    )
+    setup = (f"from harness.device import login_state; login_state(server={SERVER!r}, "
+             "tools={'claude': 'anthropic'}, token_ttl=86400)")
     subprocess.run([sys.executable, "-c", setup], env={**env, "PYTHON_KEYRING_BACKEND":
                    "keyrings.alt.file.PlaintextKeyring"}, cwd=ROOT, check=True, capture_output=True)
     (home / ".local/state/aigate/keyring-backend").write_text("keyrings.alt.file.PlaintextKeyring")
@@ -151,8 +148,9 @@ def report(pairs, callbacks, helpers, pythons) -> int:
     print(f"runs: {len(pairs)} alternating pairs")
     print(f"tool run directly:      median {direct:7.1f} ms")
     print(f"aigate run tool:        median {gated:7.1f} ms")
-    print(f"added by aigate run:    median {added:7.1f} ms  (ratio {gated / direct:.1f}x)   target <= {TARGET_MS:.0f} ms")
-    print(f"key callback in a run:  median {callback:7.1f} ms  (sh -c + aigate key-helper)   target <= {TARGET_MS:.0f} ms")
+    target = f"target <= {TARGET_MS:.0f} ms"
+    print(f"added by aigate run:    median {added:7.1f} ms  (ratio {gated / direct:.1f}x)   {target}")
+    print(f"key callback in a run:  median {callback:7.1f} ms  (sh -c + aigate key-helper)   {target}")
     print(f"key-helper, no session: median {outside:7.1f} ms  (reads the keyring itself; for reference)")
     cpu = {k: statistics.median(v) for k, v in CPU.items()}
     gated_cpu = next(v for k, v in cpu.items() if k.endswith(" run"))

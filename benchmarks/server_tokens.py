@@ -25,10 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for harness/ (run as a file)
 
-from tests.support.postgres import start_postgres
-from tests.support.server import init_server, run_server_cli, start_server
+from harness.postgres import start_postgres
+from harness.server import init_server, run_server_cli, start_server
 
 POLICY = """\
 token_ttl = "10m"

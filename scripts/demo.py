@@ -34,10 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".demo" / "venv"
 BIN = VENV / "bin"
-sys.path.insert(0, str(REPO / "tests" / "support"))
+sys.path.insert(0, str(REPO))  # for harness/ (a script run as a file has only scripts/ on its path)
 
-import toolenv
-import vendor_standin
+from harness import toolenv, vendor_standin  # noqa: E402
 
 DEMO_KEYS = {"anthropic": "sk-ant-demo-0000-scoped-a1b2", "openai": "sk-openai-demo-0000-scoped-c3d4"}
 COMPETING = {"ANTHROPIC_API_KEY": "sk-ant-competing-from-shell", "OPENAI_API_KEY": "sk-openai-competing",
@@ -263,7 +262,8 @@ class Demo:
                 continue
             event = json.loads(line)
             data = event.get("data") or {}
-            detail = " ".join(f"{k}={data[k]}" for k in ("tool", "exit_status", "repository") if data.get(k) is not None)
+            detail = " ".join(f"{k}={data[k]}" for k in ("tool", "exit_status", "repository")
+                              if data.get(k) is not None)
             print(f"  {event['seq']:>3}  {event['action']:<25} {event.get('actor') or '-':<21} {detail}")
         self.server_cli("audit", "verify")
 

@@ -63,7 +63,7 @@ class KeyServer:
         try:
             key = self._open_store().get(self._entry)
             self._answer = f"OK {key}" if key else f"ERR no API key is stored for the scope {self.scope!r}"
-        except Exception as err:  # AigateError from the keyring, or a backend's own
+        except Exception as err:  # noqa: BLE001 - AigateError from the keyring, or a backend's own
             self._answer = f"ERR {getattr(err, 'message', type(err).__name__)}"
         finally:
             self._ready.set()

@@ -181,7 +181,8 @@ def _check_safe(class_path: str, env: dict[str, str]) -> None:
         raise ConfigError(
             f"refusing the keyring backend {class_path}: it stores nothing ({ENV_ALLOW_INSECURE} "
             "allows plain-file backends only)",
-            hint=f"use the OS keyring, or for CI and demos keyrings.alt's plaintext backend with {ENV_ALLOW_INSECURE}=1",
+            hint="use the OS keyring, or for CI and demos keyrings.alt's plaintext backend with "
+            f"{ENV_ALLOW_INSECURE}=1",
         )
     if class_path.startswith(_INSECURE_PREFIXES):
         if env.get(ENV_ALLOW_INSECURE) != "1":

@@ -18,10 +18,9 @@ import os
 import signal
 import sys
 
-TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
-
 from aigate import log
 
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 

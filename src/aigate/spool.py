@@ -16,10 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
-
 from aigate import log, paths
 
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -60,7 +59,7 @@ def flush(spool: Path, send: Callable[[str, dict], None]) -> tuple[int, int]:
             continue
         try:
             send(server, event)
-        except Exception as err:  # unreachable, logged out, ...: keep it for the next flusher
+        except Exception as err:  # noqa: BLE001 - unreachable, logged out, ...: keep it for the next flusher
             log.debug(f"kept spooled event {path.name}: {type(err).__name__}")
             kept += 1
             continue
@@ -147,7 +146,7 @@ def _only_flusher(spool: Path) -> bool:
     except ImportError:
         return True
     spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle = open(spool / ".lock", "a")  # kept open (and locked) until the process exits
+    handle = open(spool / ".lock", "a")  # noqa: SIM115 - kept open (and locked) until the process exits
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -167,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         sent, kept = _send_with_keyring(spool)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - a detached process: log it, exit 1
         log.debug(f"spool flusher failed: {type(err).__name__}: {err}")
         return 1
     log.debug(f"spool flusher sent {sent}, kept {kept}")

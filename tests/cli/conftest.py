@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from tests.support.client_home import isolate_client_home
 
 from aigate import keystore, protocol
 from aigate.cli.app import run_app
 from aigate.cli.entry import boundary
 from aigate.cli.state import CliState
+from tests.support.client_home import isolate_client_home
 
 SERVER = "https://aigate.test"
 

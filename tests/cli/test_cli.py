@@ -4,9 +4,9 @@ import json
 import os
 
 import pytest
-from tests.cli.conftest import SERVER, problem
 
 from aigate import config, keystore, paths
+from tests.cli.conftest import SERVER, problem
 
 
 def test_login_keeps_the_credential_in_the_keyring_only_and_remembers_the_server(cli, store):
@@ -81,7 +81,7 @@ def test_admin_approve_deny_revoke(cli, logged_in, server):
     assert server.seen[-1][2] == {"duration_seconds": 3600}
     assert "denied" in cli("admin", "deny", "r2", "--reason", "no")[1]
     assert "revoked" in cli("admin", "revoke", "r1", "--reason", "done")[1]
-    code, out, _ = cli("admin", "requests", "--state", "revoked", "--json")
+    _, out, _ = cli("admin", "requests", "--state", "revoked", "--json")
     assert [r["id"] for r in json.loads(out)] == ["r1"]
 
 

@@ -1,27 +1,21 @@
 """Fixtures of the end-to-end tier: the real claude and codex, the vendor stand-in, a real terminal.
 
-How the tools' environment is built (no internet, a seeded HOME) is in ``tests/support/toolenv.py``.
+How the tools' environment is built (no internet, a seeded HOME) is in ``harness/toolenv.py``.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "support"))
-sys.path.insert(0, str(REPO))  # tests.support.server, the server tests' helpers
-
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, Person, grant, new_person
 from keyring_daemon import SecretServiceSession
 from terminal import Terminal
-from tests.support.postgres import postgres_url  # noqa: F401 - the server tests' fixture
-from toolenv import SYSTEM_PATH, TOOLS_BIN, ToolMissing, seed_home, tool_path
-from vendor_standin import VendorStandin
+
+from harness.toolenv import SYSTEM_PATH, TOOLS_BIN, ToolMissing, seed_home, tool_path
+from harness.vendor_standin import VendorStandin
 
 
 def _tool(name: str) -> Path:

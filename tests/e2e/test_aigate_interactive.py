@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Person
 from terminal import Terminal
-from toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE
-from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
+
+from harness.toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE
+from harness.vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

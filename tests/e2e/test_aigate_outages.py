@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from deployment import ANTHROPIC_KEY, VENV_BIN, Deployment, Person, grant
 from terminal import Terminal
-from toolenv import CLAUDE_READY
-from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
+
+from harness.toolenv import CLAUDE_READY
+from harness.vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,8 @@ import time
 import pytest
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, Deployment, Person, grant, set_origin
 from keyring_daemon import SECRET_SERVICE_BACKEND
-from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
+
+from harness.vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from terminal import Terminal
-from toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE, PINNED, helper_calls, tool_env, write_helper
-from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
+
+from harness.toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE, PINNED, helper_calls, tool_env, write_helper
+from harness.vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

@@ -7,21 +7,21 @@ a placeholder.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from harness import device
 from tests.support.client_home import isolate_client_home
 
 HERE = Path(__file__).parent
 SERVER = "http://127.0.0.1:9"  # nothing listens on port 9 (discard): "unreachable"
-KEY = "sk-ant-process-test-0123456789abcdef"
+KEY = device.KEY
 
 
 @pytest.fixture(autouse=True)
@@ -29,13 +29,8 @@ def isolated_home(tmp_path, monkeypatch):
     return isolate_client_home(tmp_path, monkeypatch, unset=("ANTHROPIC_API_KEY", "OPENAI_API_KEY"))
 
 
-def fake_token(tool: str, scope: str, *, ttl: int = 600, repository: str | None = None, **extra) -> str:
-    now = int(time.time())
-    claims = {"iss": SERVER, "aud": "aigate", "sub": "ann@corp.example", "iat": now, "nbf": now,
-              "exp": now + ttl, "jti": "jti-1", "tool": tool, "key_scope": scope,
-              "access_request": "r1", "repository": repository, "base_url": None, "env": {}, **extra}
-    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
-    return f"{part({'alg': 'EdDSA', 'typ': 'aigate-approval+jwt', 'kid': 'k1'})}.{part(claims)}.c2ln"
+def fake_token(tool: str, scope: str, **kw) -> str:
+    return device.fake_token(tool, scope, server=SERVER, **kw)
 
 
 @dataclass
@@ -70,20 +65,8 @@ def install_tool(bin_dir: Path, name: str) -> Path:
     return path
 
 
-def login_state(*, server: str = SERVER, tools: dict[str, str] | None = None, token_ttl: int = 600) -> None:
-    """Write what `aigate login`, an approval and `keys set` leave behind, for this isolated HOME."""
-    from aigate import enrollment, keystore, paths, tokencache
-
-    tools = {"claude": "anthropic", "codex": "openai"} if tools is None else tools
-    paths.user_config_file().parent.mkdir(parents=True, exist_ok=True)
-    paths.user_config_file().write_text(f'server = "{server}"\n')
-    enrollment.save(enrollment.EnrollmentRecord(server, server, "dev1", "ann@corp.example"))
-    store = keystore.open_keystore()
-    store.set(keystore.device_entry(server), "device-credential-secret")
-    for tool, scope in tools.items():
-        tokencache.store(paths.token_dir(), server, tool, None, fake_token(tool, scope, ttl=token_ttl))
-        store.set(keystore.key_entry(scope), KEY)
-        keystore.record_scope(scope, True)
+def login_state(*, server: str = SERVER, **kw) -> None:
+    device.login_state(server=server, **kw)
 
 
 @pytest.fixture

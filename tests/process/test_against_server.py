@@ -1,4 +1,4 @@
-"""The client against a real aigate-server (tests/support/server.py): the story a new user lives."""
+"""The client against a real aigate-server (harness/server.py): the story a new user lives."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 import time
 
 import pytest
+
+from harness.server import add_user, init_server, run_server_cli, start_server
 from tests.process.conftest import install_tool
-from tests.support.server import add_user, init_server, run_server_cli, start_server
 
 POLICY = """
 token_ttl = "4s"
@@ -58,8 +59,12 @@ def people(tmp_path, server):
 
 def test_refused_request_approve_keys_run_revoke_refused(people, server):
     client, ann, bob = people
-    as_ann = lambda *a, **kw: client.run(*a, env=client.env(**ann, **kw))
-    as_bob = lambda *a: client.run(*a, env=client.env(**bob))
+    def as_ann(*a, **kw):
+        return client.run(*a, env=client.env(**ann, **kw))
+
+    def as_bob(*a):
+        return client.run(*a, env=client.env(**bob))
+
 
     refused = as_ann("run", "claude")
     assert refused.returncode == 77 and 'aigate request claude --reason "..."' in refused.stderr

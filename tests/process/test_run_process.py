@@ -119,10 +119,12 @@ def test_the_warm_path_imports_no_framework_http_or_jwt_library(client):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", probe], env=client.env(), cwd=client.tmp, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", probe], env=client.env(), cwd=client.tmp, capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr
     loaded = json.loads((client.tmp / "modules.json").read_text())
-    heavy = [m for m in loaded if m.split(".")[0] in {"typer", "click", "rich", "httpx", "jwt", "keyring", "cryptography"}]
+    heavy = [m for m in loaded
+             if m.split(".")[0] in {"typer", "click", "rich", "httpx", "jwt", "keyring", "cryptography"}]
     assert heavy == []
 
 

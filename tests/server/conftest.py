@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,12 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
 from fastapi.testclient import TestClient
-from tests.support.postgres import create_database, postgres_url  # noqa: F401
 
 from aigate.protocol import Paths, Role
 from aigate.server import db as dbmod
@@ -34,6 +28,7 @@ from aigate.server.cli import main as cli_main
 from aigate.server.services import open_services
 from aigate.server.settings import Settings
 from aigate.server.writer import write_now
+from harness.postgres import create_database
 
 POLICY = """\
 token_ttl = "10m"
@@ -186,7 +181,8 @@ class Api:
 
 
 @contextlib.contextmanager
-def serve_api(data_dir: Path, db_url: str, *, token_fast_path: bool = True, clock: Clock | None = None) -> Iterator[Api]:
+def serve_api(data_dir: Path, db_url: str, *, token_fast_path: bool = True,
+              clock: Clock | None = None) -> Iterator[Api]:
     """An in-process app on ``data_dir``/``db_url`` (its lifespan running) and its test helpers."""
     settings = Settings.resolve(data_dir, db_url, public_url="https://aigate.test")
     clock = clock or Clock()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from tests.server.conftest import serve_api
 
 from aigate.protocol import TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_TYPE, Paths, Role
+from tests.server.conftest import serve_api
 
 
 @pytest.fixture(params=["fast-path", "route"])
@@ -153,7 +153,8 @@ def test_a_token_signed_by_another_key_does_not_verify(api):
     headers, _ = approved(api)
     claims = verify(api, api.token(headers).json()["token"])
     kid = jwt.get_unverified_header(api.token(headers).json()["token"])["kid"]
-    forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid, "typ": TOKEN_TYPE})
+    forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA",
+                        headers={"kid": kid, "typ": TOKEN_TYPE})
     with pytest.raises(jwt.InvalidSignatureError):
         verify(api, forged)
 

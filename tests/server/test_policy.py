@@ -142,7 +142,8 @@ RULE = '[[rules]]\ngroups = ["*"]\ntools = ["*"]\napproval = "required"\n'
 
 
 def test_a_tool_key_scope_with_a_space_is_a_mistake_on_its_line():
-    assert problems('[tools.claude]\nkey_scope = "bad scope"\n' + RULE)[0].startswith("line 2: [tools.claude] key_scope")
+    found = problems('[tools.claude]\nkey_scope = "bad scope"\n' + RULE)
+    assert found[0].startswith("line 2: [tools.claude] key_scope")
 
 
 def test_a_rule_key_scope_with_a_space_is_a_mistake_on_its_line():

@@ -1,4 +1,4 @@
-"""The real ``aigate-server`` process (tests/support/server.py), on SQLite and PostgreSQL."""
+"""The real ``aigate-server`` process (harness/server.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import re
 import httpx
 import jwt
 import pytest
-from tests.support.server import add_user, init_server, run_server_cli, start_server
 
 from aigate.protocol import TOKEN_AUDIENCE, Paths, Role
 from aigate.server.db import make_engine
 from aigate.server.identity import add_user_job
 from aigate.server.writer import write_now
+from harness.server import add_user, init_server, run_server_cli, start_server
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -24,7 +24,7 @@ def running(request, tmp_path_factory):
     if request.param == "sqlite":
         db_url = f"sqlite:///{base / 'aigate.db'}"
     else:
-        from tests.support.postgres import create_database
+        from harness.postgres import create_database
 
         db_url = create_database(request.getfixturevalue("postgres_url"), "process_tests")
     data_dir = init_server(base / "srv", db_url=db_url)
@@ -47,7 +47,8 @@ def enroll(url: str, code: str) -> dict[str, str]:
 
 def test_request_approve_and_a_token_that_verifies_against_the_served_jwks(running):
     server, codes, _ = running
-    ann, boss = enroll(server.url, codes["ann@corp.example"].pop()), enroll(server.url, codes["boss@corp.example"].pop())
+    ann = enroll(server.url, codes["ann@corp.example"].pop())
+    boss = enroll(server.url, codes["boss@corp.example"].pop())
     request_id = httpx.post(server.url + Paths.ACCESS_REQUESTS, json={"tool": "claude", "reason": "bug 1"},
                             headers=ann).json()["id"]
     httpx.post(server.url + Paths.APPROVE.format(id=request_id), headers=boss).raise_for_status()
@@ -60,7 +61,7 @@ def test_request_approve_and_a_token_that_verifies_against_the_served_jwks(runni
 def test_two_approvers_in_two_worker_processes_one_wins(running):
     server, codes, _ = running
     ann = enroll(server.url, codes["ann@corp.example"].pop())
-    reviewers = [enroll(server.url, codes["boss@corp.example"].pop()), enroll(server.url, codes["chief@corp.example"].pop())]
+    reviewers = [enroll(server.url, codes[email].pop()) for email in ("boss@corp.example", "chief@corp.example")]
     request_id = httpx.post(server.url + Paths.ACCESS_REQUESTS, json={"tool": "codex", "reason": "x"},
                             headers=ann).json()["id"]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:

@@ -4,7 +4,7 @@ A :class:`Deployment` is one ``aigate-server`` (SQLite in a temp data dir, or Po
 A :class:`Person` is one user with their own HOME, XDG dirs and keyring, who types ``aigate ...`` as
 a subprocess; every word aigate prints to them is kept (``printed``) so a test can prove that no key
 was ever among it. Server helpers (``init_server``, ``add_user``, ``start_server``) are the server
-tests' own (``tests/support/server.py``).
+tests' own (``harness/server.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tests.support.server import RunningServer, add_user, init_server, run_server_cli, start_server
-from toolenv import seed_home, tool_env, trust
+from harness.server import RunningServer, add_user, init_server, run_server_cli, start_server
+from harness.toolenv import seed_home, tool_env, trust
 
 VENV_BIN = Path(sys.executable).parent
 #: The scoped keys the e2e tier stores; the only credentials the vendor stand-in may ever see.

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 
 import pytest
-from tests.support.client_home import isolate_client_home
 
-from aigate import protocol
+from tests.support.client_home import isolate_client_home
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +22,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def unsigned_token(claims: dict) -> str:
-    """A compact JWS with a placeholder signature: enough for the cache, which trusts what it stored."""
-    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
-    return f"{part({'alg': 'EdDSA', 'typ': protocol.TOKEN_TYPE})}.{part(claims)}.c2ln"
 
 
 def claims_for(tool: str = "claude", *, now: float, ttl: int = 600, scope: str = "anthropic", **extra) -> dict:

@@ -84,7 +84,8 @@ def test_saving_a_setting_keeps_the_others(tmp_path):
 
 
 @pytest.mark.parametrize("text", ['server = "https://s.test"\n# note\nca_bundle = "/etc/a b.pem"\n', "",
-                                  'server = "a" # trailing comment\n', 'server = "a\\"b"\n', "[tools.x]\npath = \"/p\"\n"])
+                                  'server = "a" # trailing comment\n', 'server = "a\\"b"\n',
+                                  "[tools.x]\npath = \"/p\"\n"])
 def test_the_fast_reader_agrees_with_tomllib(tmp_path, text):
     import tomllib
 

@@ -1,10 +1,11 @@
 """The run flow with fakes: checks cheapest first, the child's argv and env, sessions spooled."""
 
 import pytest
-from tests.unit.conftest import Clock, claims_for, unsigned_token
 
 from aigate import config, enrollment, gate, keyserve, keystore, tokencache
 from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotExecutable, ToolNotFound, UsageError
+from harness.device import unsigned_token
+from tests.unit.conftest import Clock, claims_for
 
 SERVER = "https://aigate.test"
 KEY = "sk-ant-unit-0123456789abcdef"
@@ -183,7 +184,8 @@ def test_an_it_set_tool_path_that_does_not_exist_says_so_naming_the_file(deps, t
     from pathlib import Path
 
     enforced = config.Config(server=config.Setting(SERVER, "test"), ca_bundle=config.Setting(None, "default"),
-                             tool_paths={"claude": "/nonexistent/claude"}, enforced_file=Path("/etc/aigate/aigate.toml"))
+                             tool_paths={"claude": "/nonexistent/claude"},
+                             enforced_file=Path("/etc/aigate/aigate.toml"))
     deps.load_config = lambda **kw: enforced
     with pytest.raises(ToolNotFound) as caught:
         gate.run_tool("claude", [], deps=deps)

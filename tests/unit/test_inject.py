@@ -59,7 +59,8 @@ def provider(argv):
 
 
 def codex(args, base_url=None, env=None):
-    return inject.for_codex(args, helper=HELPER, ttl_seconds=600, base_url=base_url, env=env or {"HOME": "/nonexistent"})
+    return inject.for_codex(args, helper=HELPER, ttl_seconds=600, base_url=base_url,
+                            env=env or {"HOME": "/nonexistent"})
 
 
 def test_codex_gets_a_provider_whose_auth_command_is_the_helper():

@@ -13,7 +13,8 @@ def make(path, mode=0o755, text="#!/bin/sh\n"):
 
 def test_finds_the_first_executable_on_path(tmp_path):
     make(tmp_path / "b" / "claude")
-    assert locate.find_binary("claude", path_env=f"{tmp_path / 'a'}:{tmp_path / 'b'}") == [str(tmp_path / "b" / "claude")]
+    found = locate.find_binary("claude", path_env=f"{tmp_path / 'a'}:{tmp_path / 'b'}")
+    assert found == [str(tmp_path / "b" / "claude")]
 
 
 def test_missing_is_127(tmp_path):
@@ -36,7 +37,8 @@ def test_aigates_own_entry_is_never_the_tool(tmp_path):
     assert got == [str(real)]
 
 
-NODE_SHIM = '@ECHO off\r\nSETLOCAL\r\nIF EXIST "%dp0%\\node.exe" (\r\n  SET "_prog=%dp0%\\node.exe"\r\n) ELSE (\r\n  SET "_prog=node"\r\n)\r\n"%_prog%"  "%dp0%\\node_modules\\@anthropic-ai\\claude-code\\cli.js" %*\r\n'
+NODE_SHIM = ('@ECHO off\r\nSETLOCAL\r\nIF EXIST "%dp0%\\node.exe" (\r\n  SET "_prog=%dp0%\\node.exe"\r\n) ELSE (\r\n'
+             '  SET "_prog=node"\r\n)\r\n"%_prog%"  "%dp0%\\node_modules\\@anthropic-ai\\claude-code\\cli.js" %*\r\n')
 EXE_SHIM = '@ECHO off\r\n"%dp0%\\node_modules\\@openai\\codex\\bin\\codex.exe"   %*\r\n'
 
 

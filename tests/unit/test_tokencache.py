@@ -1,6 +1,6 @@
-from tests.unit.conftest import claims_for, unsigned_token
-
 from aigate import tokencache
+from harness.device import unsigned_token
+from tests.unit.conftest import claims_for
 
 SERVER = "https://aigate.test"
 

@@ -23,7 +23,8 @@ def request(
     ctx: typer.Context,
     tool: Annotated[str, typer.Argument(help="claude or codex")],
     reason: Annotated[str, typer.Option("--reason", help="Why you need it (shown to the approver).")],
-    duration: Annotated[str | None, typer.Option("--duration", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
+    duration: Annotated[str | None, typer.Option(
+        "--duration", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the request is decided.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ..., "state": ...} on stdout.')] = False,
 ) -> None:

@@ -19,7 +19,8 @@ app = typer.Typer()  # login, logout, status: merged into the top level by cli/a
 def login(
     ctx: typer.Context,
     server: Annotated[str | None, typer.Option("--server", help="The aigate server's URL.")] = None,
-    code: Annotated[str | None, typer.Option("--code", help="One-time enrollment code from your admin (prompted, hidden, when not given).")] = None,
+    code: Annotated[str | None, typer.Option(
+        "--code", help="One-time enrollment code from your admin (prompted, hidden, when not given).")] = None,
 ) -> None:
     """Enroll this device with an aigate server and remember the server.
 
@@ -81,7 +82,8 @@ def _print_status(report: dict) -> None:
     """Plain lines and space-aligned tables: paths, URLs and ids are never cut, wrapped or ellipsized,
     whatever the terminal's width (people copy them)."""
     lines = [f"server      {safe(report['server'] or '(none)')}  ({safe(report['settings']['server']['source'])})",
-             f"user        {safe(report['user'] or 'not logged in')}" + (f" ({safe(report['role'])})" if report.get("role") else ""),
+             f"user        {safe(report['user'] or 'not logged in')}"
+             + (f" ({safe(report['role'])})" if report.get("role") else ""),
              f"repository  {safe(report['repository'] or '(none)')}"]
     if report.get("keyring"):
         lines.append(f"keyring     {safe(report['keyring'])}")
@@ -93,7 +95,8 @@ def _print_status(report: dict) -> None:
                       t["cached_token_expires_at"] or "-") for t in report["tools"]])
     lines.append("")
     if report["keys"]:
-        lines += _table(("key scope", "stored"), [(k["scope"], k["masked"] if k["stored"] else "missing from the keyring")
+        lines += _table(("key scope", "stored"), [(k["scope"], k["masked"] if k["stored"]
+                                                   else "missing from the keyring")
                                                   for k in report["keys"]])
     else:
         lines.append("keys        (none stored: aigate keys set SCOPE)")
@@ -106,4 +109,4 @@ def _print_status(report: dict) -> None:
 def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     cells = [header, *[tuple(safe(v) for v in row) for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]

@@ -12,14 +12,15 @@ from aigate.cli.state import state_of
 from aigate.constants import RequestState, format_duration
 from aigate.errors import UsageError
 
-app = typer.Typer(help="Review access requests (approvers and admins).\n\nExample: aigate admin requests --state pending",
-                  no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, help=(
+    "Review access requests (approvers and admins).\n\nExample: aigate admin requests --state pending"))
 
 
 @app.command("requests")
 def list_requests(
     ctx: typer.Context,
-    state: Annotated[str | None, typer.Option("--state", help="Only this state: pending, approved, denied, ...")] = None,
+    state: Annotated[str | None, typer.Option(
+        "--state", help="Only this state: pending, approved, denied, ...")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """List everyone's access requests.

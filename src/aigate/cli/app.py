@@ -37,9 +37,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    server: Annotated[str | None, typer.Option("--server", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show more about what aigate does (never a secret).")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     """Global options go before the command: aigate --server https://aigate.corp.example status"""
     state = ctx.ensure_object(CliState)

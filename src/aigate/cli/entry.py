@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import sys
 
-TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
-
 from aigate import log
 from aigate.errors import AigateError, ExitCode, UsageError
 
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -89,7 +88,7 @@ def _key_helper(args: list[str], server: str | None) -> int:
 def _pairs(args: list[str]) -> dict[str, str]:
     if len(args) % 2:
         raise UsageError(f"aigate key-helper: option {args[-1]!r} needs a value")
-    pairs = dict(zip(args[::2], args[1::2]))
+    pairs = dict(zip(args[::2], args[1::2], strict=True))  # even length checked above
     unknown = set(pairs) - {"--server", "--repository"}
     if unknown:
         raise UsageError(f"aigate key-helper: unknown option {sorted(unknown)[0]}")
@@ -110,7 +109,7 @@ def boundary(action: Callable[[], int]) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return 1
-    except Exception as err:  # a bug: say so plainly; the traceback only with --debug
+    except Exception as err:  # noqa: BLE001 - a bug: say so plainly; the traceback only with --debug
         print(f"aigate: internal error ({type(err).__name__}); run with --debug for details", file=sys.stderr)
         if log.debug_enabled():
             import traceback

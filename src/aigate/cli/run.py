@@ -22,8 +22,10 @@ app = typer.Typer()  # `run`, merged into the top level by cli/app.py
 )
 def run(
     ctx: typer.Context,
-    tool: Annotated[str | None, typer.Argument(help="claude or codex; everything after it goes to the tool unchanged.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run and which variables would be set (names only).")] = False,
+    tool: Annotated[str | None, typer.Argument(
+        help="claude or codex; everything after it goes to the tool unchanged.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would run and which variables would be set (names only).")] = False,
 ) -> None:
     """Run a gated tool with the approved key; everything after TOOL goes to the tool, --help included.
 

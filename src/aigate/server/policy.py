@@ -229,7 +229,9 @@ class _Checker:
         return tools
 
     def tool(self, name: str, spec: dict[str, Any], default: ToolPolicy | None) -> ToolPolicy:
-        at = lambda key: self.lines.key_in_table(f"tools.{name}", key)
+        def at(key: str) -> str | None:
+            return self.lines.key_in_table(f"tools.{name}", key)
+
         for key in spec.keys() - _TOOL_KEYS:
             self.report(at(key), f"unknown setting {key!r} in [tools.{name}] (known: {', '.join(sorted(_TOOL_KEYS))})")
         scope = spec.get("key_scope", default.key_scope if default else None)
@@ -257,7 +259,9 @@ class _Checker:
         if not isinstance(spec, dict):
             self.report(header, "each rule must be a table")
             return None
-        at = lambda key: self.lines.key_in_array_table("rules", index, key)
+        def at(key: str) -> str | None:
+            return self.lines.key_in_array_table("rules", index, key)
+
         for key in spec.keys() - _RULE_KEYS:
             self.report(at(key), f"unknown setting {key!r} in a rule (known: {', '.join(sorted(_RULE_KEYS))})")
         groups = self.names(spec, "groups", at("groups"), required=True)

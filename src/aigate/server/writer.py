@@ -151,7 +151,7 @@ class Writer:
             except Exception as err:  # noqa: BLE001 - the whole transaction failed (database down, locked too long)
                 log.error("write batch of %d failed: %s", len(writes), type(err).__name__)
                 outcomes = [(False, err)] * len(writes)
-            settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes))
+            settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes, strict=True))
         if self._event_loop is not None:  # one wake-up of the event loop per batch, not per request
             self._event_loop.call_soon_threadsafe(_settle_all, settled)
 

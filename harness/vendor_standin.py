@@ -14,7 +14,7 @@ as one JSON line in a log file: that log is how the tests prove which key reache
 
 Use it as a library (``with VendorStandin(log_path) as standin: ...``) or as a script::
 
-    python tests/support/vendor_standin.py --log /tmp/vendor.jsonl [--port 0] [--port-file F]
+    python harness/vendor_standin.py --log /tmp/vendor.jsonl [--port 0] [--port-file F]
 
 Stdlib only, so the demo can start it before anything else is installed.
 """

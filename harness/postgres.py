@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for tests and benchmarks.
+"""A throwaway PostgreSQL cluster for tests, benchmarks and the demo.
 
 ``start_postgres()`` runs ``initdb`` and ``pg_ctl start`` in a temp dir on a free loopback port and
 returns a :class:`PostgresCluster` whose ``url`` is a SQLAlchemy URL
@@ -6,8 +6,8 @@ returns a :class:`PostgresCluster` whose ``url`` is a SQLAlchemy URL
 the dir. As root (CI), PostgreSQL refuses to run, so the cluster runs as the ``postgres`` OS user.
 ``fast=True`` (tests) turns off fsync; benchmarks pass ``fast=False`` for durable commits.
 
-pytest: the session-scoped fixture ``postgres_url`` (import it in a conftest) starts one cluster
-for the whole run and skips the tests that use it when no PostgreSQL binaries are installed.
+The tests' session-scoped fixture ``postgres_url`` (``tests/conftest.py``) starts one cluster for the
+whole run and skips the tests that use it when no PostgreSQL binaries are installed.
 
 Also: ``create_database(url, name)`` makes a fresh, empty database in the cluster and returns its URL
 (one per test module keeps tests apart without a new cluster each time).
@@ -23,8 +23,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 
 def find_bin_dir() -> Path | None:
@@ -55,7 +53,7 @@ class PostgresCluster:
                        "-w", "stop"], check=False)
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def __enter__(self) -> PostgresCluster:  # noqa: PYI034
+    def __enter__(self) -> PostgresCluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -113,15 +111,3 @@ def create_database(url: str, name: str, template: str | None = None) -> str:
     finally:
         engine.dispose()
     return url.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """The URL of a PostgreSQL cluster started for this test session (skips when unavailable)."""
-    if find_bin_dir() is None:
-        pytest.skip("PostgreSQL is not installed")
-    cluster = start_postgres(fast=True)
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()

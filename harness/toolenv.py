@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TOOLS_BIN = Path(os.environ.get("AIGATE_E2E_TOOLS_BIN") or REPO / "tools" / "node_modules" / ".bin")
 PINNED = json.loads((REPO / "tools" / "package.json").read_text())["dependencies"]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -6,7 +6,7 @@
     with start_server(data_dir) as server:               # waits for /readyz
         httpx.post(server.url + "/v1/enrollments", json={"code": code})
 
-Every helper takes ``db_url`` (a SQLAlchemy URL, e.g. from ``tests.support.postgres``) to use
+Every helper takes ``db_url`` (a SQLAlchemy URL, e.g. from ``harness.postgres``) to use
 PostgreSQL instead of the data dir's SQLite. Commands run as ``python -m aigate.server`` with the
 interpreter running the tests; failures raise RuntimeError carrying the command's stderr.
 """
@@ -21,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.postgres import free_port
+from harness.postgres import free_port
 
 SERVER = [sys.executable, "-m", "aigate.server"]
 
@@ -83,7 +83,7 @@ class RunningServer:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> RunningServer:  # noqa: PYI034
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
