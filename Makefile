@@ -9,7 +9,7 @@ TEST_DIRS := tests/unit $(filter-out tests/unit tests/e2e tests/support tests/__
 help:
 	@echo "make demo                the whole product, end to end, with the real claude and codex"
 	@echo "make test                install what the tests need, run the linters, then every test under tests/"
-	@echo "make lint                ruff on all Python code"
+	@echo "make lint                ruff on all Python code, mypy (strict) on src/aigate"
 	@echo "make test-e2e            only the end-to-end tier (real processes, real tools)"
 	@echo "make check-latest-tools  the vendor-behaviour tests against the newest claude and codex"
 
@@ -17,7 +17,7 @@ install:
 	bash scripts/bootstrap.sh
 
 # The rules a machine checks (settings in pyproject.toml): zero findings, or `make test` stops here.
-LINT = .venv/bin/ruff check src tests benchmarks scripts harness
+LINT = .venv/bin/ruff check src tests benchmarks scripts harness && .venv/bin/mypy
 
 lint: install
 	$(LINT)

@@ -10,6 +10,7 @@ import platform
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aigate import config, constants, enrollment, keystore, paths, protocol, tokencache, tools
 from aigate.approval import ServerClient
@@ -28,7 +29,7 @@ def choose_server(cfg: config.Config, requested: str | None) -> str:
                 f"it cannot be changed to {requested}",
                 hint=f"aigate login --server {cfg.server.value}",
             )
-        return cfg.server.value
+        return str(cfg.server.value)
     server = (requested or cfg.server.value or "").rstrip("/")
     if not server:
         raise ConfigError("which aigate server? none is configured", hint="aigate login --server https://aigate.example.com")
@@ -76,11 +77,11 @@ def logout(server: str, *, store: keystore.KeyStore, device: ClientFactory) -> s
 
 
 def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.KeyStore],
-                  device: ClientFactory, repository: str | None) -> dict:
+                  device: ClientFactory, repository: str | None) -> dict[str, Any]:
     """Everything ``aigate status`` shows, as JSON-ready data (no secret; keys masked)."""
     server = cfg.server.value
     record = enrollment.load(server) if server else None
-    report: dict = {
+    report: dict[str, Any] = {
         "server": server,
         "logged_in": record is not None,
         "user": record.email if record else None,
@@ -109,7 +110,7 @@ def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.Key
     return report
 
 
-def _tool_status(name: str, me, server: str | None, repository: str | None) -> dict:
+def _tool_status(name: str, me: protocol.Me | None, server: str | None, repository: str | None) -> dict[str, Any]:
     access = next((t for t in me.tools if t.tool == name), None) if me else None
     cached = tokencache.read_valid(paths.token_dir(), server, name, repository, now=time.time()) if server else None
     scope = access.key_scope if access else (cached.claims.get("key_scope") if cached else None)
@@ -123,6 +124,6 @@ def _tool_status(name: str, me, server: str | None, repository: str | None) -> d
     }
 
 
-def _keys(store: keystore.KeyStore | None) -> list[dict]:
+def _keys(store: keystore.KeyStore | None) -> list[dict[str, Any]]:
     return [{"scope": key.scope, "stored": key.masked is not None, "masked": key.masked}
             for key in keystore.stored_keys(store)]

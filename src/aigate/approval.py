@@ -14,7 +14,7 @@ NotApproved (77); conflict is 1; invalid input and unknown tools are usage error
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -22,6 +22,7 @@ from aigate import __version__, log, protocol
 from aigate.errors import AigateError, ConfigError, ConflictError, NotApproved, ServerUnreachable, UsageError
 from aigate.protocol import Paths, ProblemCode, from_wire, to_wire  # from_wire: only in decode()
 
+T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0  # seconds
 READ_TIMEOUT = 15.0
 
@@ -115,13 +116,13 @@ class ServerClient:
         body = protocol.ApprovalTokenCreate(tool=tool, repository=repository)
         return self.decode(protocol.ApprovalToken, self.call("POST", Paths.APPROVAL_TOKENS, body=body, tool=tool))
 
-    def jwks(self) -> dict:
+    def jwks(self) -> dict[str, Any]:
         data = self.call("GET", Paths.JWKS, auth=False)
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise not_aigate(self.server, "its key set (JWKS) has the wrong shape")
         return data
 
-    def decode(self, cls: type, data: Any) -> Any:
+    def decode(self, cls: type[T], data: Any) -> T:
         """``protocol.from_wire(cls, data)`` for every answer of the server: a wrong shape is "that URL
         is not an aigate server" (69), never an internal error. The one place answers are decoded."""
         try:
@@ -134,7 +135,7 @@ class ServerClient:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
+    def call(self, method: str, path: str, *, body: Any = None, params: dict[str, str] | None = None,
              auth: bool = True, tool: str | None = None) -> Any:
         """One API call; the decoded JSON answer (None for 204). Raises AigateError kinds (above)."""
         if body is not None:

@@ -22,6 +22,11 @@ from pathlib import Path
 from aigate import paths
 from aigate.errors import ConfigError
 
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 ENV_SERVER = "AIGATE_SERVER"
 KNOWN_KEYS = ("server", "ca_bundle")
 
@@ -49,13 +54,13 @@ class Config:
                 "no aigate server is configured: this device is not logged in",
                 hint="aigate login --server https://aigate.example.com",
             )
-        return self.server.value
+        return str(self.server.value)
 
 
 def load_config(
     *,
     flag_server: str | None = None,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     system_file: Path | None = None,
     user_file: Path | None = None,
 ) -> Config:
@@ -80,7 +85,7 @@ def load_config(
     )
 
 
-def _pick(key: str, layers: list[tuple[dict, str, bool]]) -> Setting:
+def _pick(key: str, layers: list[tuple[dict[str, Any], str, bool]]) -> Setting:
     for values, source, enforced in layers:
         value = values.get(key)
         if value:
@@ -88,7 +93,7 @@ def _pick(key: str, layers: list[tuple[dict, str, bool]]) -> Setting:
     return Setting(None, "default")
 
 
-def _check_types(values: dict, path: Path) -> dict:
+def _check_types(values: dict[str, Any], path: Path) -> dict[str, Any]:
     """ConfigError (78) naming the key and the file when a known setting has the wrong type."""
     for key in KNOWN_KEYS:
         if key in values and not isinstance(values[key], str):
@@ -97,7 +102,7 @@ def _check_types(values: dict, path: Path) -> dict:
     return values
 
 
-def _read_enforced(path: Path) -> dict:
+def _read_enforced(path: Path) -> dict[str, Any]:
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -132,7 +137,7 @@ def check_enforced_file(path: Path, info: os.stat_result | None = None) -> None:
             )
 
 
-def _warn_unknown(values: dict, path: Path) -> None:
+def _warn_unknown(values: dict[str, Any], path: Path) -> None:
     unknown = sorted(set(values) - {*KNOWN_KEYS, "tools"})
     if unknown:
         from aigate import log
@@ -140,7 +145,7 @@ def _warn_unknown(values: dict, path: Path) -> None:
         log.warn(f"{path}: unknown setting(s) ignored: {', '.join(unknown)} (known: server, ca_bundle, tools)")
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path) -> dict[str, Any]:
     """The file's settings. Flat ``key = "string"`` files (what aigate writes) are read by hand,
     anything else by tomllib, which costs ~20 ms to import on the warm path."""
     try:
@@ -158,7 +163,7 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"settings file {path} is not valid TOML: {err}") from err
 
 
-def _read_flat(text: str) -> dict | None:
+def _read_flat(text: str) -> dict[str, Any] | None:
     """``{key: value}`` when every line is blank, a comment, or ``key = "basic string"`` without
     escapes; None otherwise (then tomllib decides)."""
     values = {}

@@ -7,15 +7,20 @@ production builds one with :func:`aigate.approval.make_http_client`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aigate import keystore
 from aigate.approval import ServerClient, make_http_client
 from aigate.errors import ConfigError
 
-HttpFactory = Callable[[str, "str | None"], object]  # (server, ca_bundle) -> httpx.Client
+if TYPE_CHECKING:
+    import httpx
+
+HttpFactory = Callable[[str, "str | None"], "httpx.Client"]  # (server, ca_bundle) -> httpx.Client
 
 
-def default_http(server: str, ca_bundle: str | None):
+def default_http(server: str, ca_bundle: str | None) -> httpx.Client:
+    """The production HTTP client for ``server`` (see :func:`aigate.approval.make_http_client`)."""
     return make_http_client(server, ca_bundle=ca_bundle)
 
 

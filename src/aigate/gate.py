@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import namedtuple
 
 from aigate import (
     config,
@@ -34,6 +35,10 @@ from aigate import (
 )
 from aigate.errors import AigateError, ConfigError, NotApproved, ToolNotExecutable, ToolNotFound
 from aigate.tokencache import CachedToken
+
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _fetch(server: str, tool: str, repository: str | None, issuer: str, ca_bundle: str | None) -> CachedToken:
@@ -65,9 +70,9 @@ class Deps:
     a dataclass: the warm path does not import dataclasses (and inspect with it).
     """
 
-    def __init__(self, **overrides):
+    def __init__(self, **overrides: Any) -> None:
         self.env = dict(os.environ)
-        self.flag_server = None
+        self.flag_server: str | None = None
         self.clock = time.time
         self.load_config = config.load_config
         self.detect_repository = _detect_repository
@@ -105,7 +110,7 @@ def approved_token(tool: str, server: str, repository: str | None, cfg: config.C
 def resolve_binary(spec: tools.ToolSpec, cfg: config.Config | None, deps: Deps) -> list[str]:
     """The tool's argv prefix: the IT-enforced path when set, else PATH. 127/126 when unusable."""
     enforced = cfg.tool_paths.get(spec.name) if cfg else None
-    if enforced:
+    if cfg and enforced:
         where = f"set by IT for {spec.name} in {cfg.enforced_file}"
         if not os.path.isfile(enforced):
             raise ToolNotFound(f"{enforced} ({where}) does not exist",
@@ -123,17 +128,18 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
     deps = deps or Deps()
     spec = tools.get_tool(tool_name)
     try:
-        cfg, cfg_error = deps.load_config(flag_server=deps.flag_server, env=deps.env), None
+        loaded: config.Config | AigateError = deps.load_config(flag_server=deps.flag_server, env=deps.env)
     except AigateError as err:  # reported after the cheaper binary check
-        cfg, cfg_error = None, err
-    binary = resolve_binary(spec, cfg, deps)
+        loaded = err
+    binary = resolve_binary(spec, None if isinstance(loaded, AigateError) else loaded, deps)
     if deps.env.get(ENV_RUNNING) == spec.name:
         raise ToolNotExecutable(
             f"the {spec.binary} found at {binary[0]} starts `aigate run {spec.name}` again (a loop)",
             hint=f"put the real {spec.binary} first on PATH, or name it in aigate.toml ([tools.{spec.name}] path)",
         )
-    if cfg_error:
-        raise cfg_error
+    if isinstance(loaded, AigateError):
+        raise loaded
+    cfg = loaded
     server = cfg.require_server()
     repository = deps.detect_repository()
     token = approved_token(spec.name, server, repository, cfg, deps)
@@ -141,15 +147,23 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
     keystore.check_recorded_backend(env=deps.env, state=deps.key_index.parent)
     if scope not in keystore.stored_scopes(deps.key_index):
         raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
-    argv, env, names, removed = build_command(spec, binary, args, token, server, repository, deps)
+    child = build_command(spec, binary, args, token, server, repository, deps)
     if dry_run:
-        deps.out(launch.describe(argv, names, removed))
+        deps.out(launch.describe(child.argv, child.names_set, child.names_removed))
         return 0
-    return _run_session(spec.name, argv, env, token, server, repository, deps)
+    return _run_session(spec.name, child.argv, child.env, token, server, repository, deps)
 
 
-def build_command(spec, binary, args, token: CachedToken, server, repository, deps: Deps):
-    """``(argv, env, names set, names removed)`` for the child; never contains a key."""
+ChildCommand = namedtuple("ChildCommand", "argv env names_set names_removed")
+"""What the tool is started with: ``argv`` (list of str), ``env`` (the whole environment, dict), and,
+for ``--dry-run`` and debug lines, the sorted names aigate set and the names it removed. Never a key."""
+
+
+def build_command(spec: tools.ToolSpec, binary: list[str], args: list[str], token: CachedToken, server: str,
+                  repository: str | None, deps: Deps) -> ChildCommand:
+    """The child's :class:`ChildCommand`: the tool's callback options (:mod:`aigate.inject`) before the
+    user's ``args``, the policy's ``env`` (never a competing credential), every competing credential
+    removed. Raises UsageError (2) when the user's own options clash with aigate's."""
     claims = token.claims
     helper = inject.helper_command(spec.name, server, repository, deps.python)
     base_url = claims.get("base_url") or None
@@ -167,13 +181,14 @@ def build_command(spec, binary, args, token: CachedToken, server, repository, de
     set_vars[ENV_RUNNING] = spec.name  # a wrapper on PATH that runs aigate again is caught, not looped
     env, removed = launch.child_env(deps.env, scrub=constants.COMPETING_CREDENTIALS, set_vars=set_vars)
     log.debug(f"child environment: set {sorted(set_vars)}, removed {removed}")
-    return binary + injection.argv_tail, env, sorted(set_vars), removed
+    return ChildCommand(binary + injection.argv_tail, env, sorted(set_vars), removed)
 
 
 START_FLUSH_DELAY_SECONDS = 2.0  # a session still running then has its start sent at once
 
 
-def _run_session(tool, argv, env, token: CachedToken, server, repository, deps: Deps) -> int:
+def _run_session(tool: str, argv: list[str], env: dict[str, str], token: CachedToken, server: str,
+                 repository: str | None, deps: Deps) -> int:
     """Run the child with the session recorded: the start spooled at launch and sent by a flusher
     once the tool has run START_FLUSH_DELAY_SECONDS (a shorter run sends start and end together,
     saving a process), the end spooled and sent at exit. Neither waits on the network."""
@@ -244,13 +259,13 @@ def _key_from_session(address: str | None, scope: str) -> str | None:
     if not address:
         return None
     try:
-        ok, value = keyserve.ask(address, scope)
+        reply = keyserve.ask(address, scope)
     except OSError as err:
         log.debug(f"no key server at {address}: {err}; reading the keyring")
         return None
-    if ok:
-        return value
-    if value.startswith("no API key"):
-        raise ConfigError(value, hint=f"aigate keys set {scope}")
-    log.debug(f"key server: {value}; reading the keyring")
+    if reply.code == keyserve.OK:
+        return str(reply.text)
+    if reply.code == keyserve.NO_KEY:
+        raise ConfigError(reply.text, hint=f"aigate keys set {scope}")
+    log.debug(f"key server: {reply.text}; reading the keyring")
     return None

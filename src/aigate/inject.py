@@ -25,6 +25,10 @@ from pathlib import Path
 
 from aigate.errors import UsageError
 
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
+if TYPE_CHECKING:
+    from typing import Any
+
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 HELPER_TIMEOUT_MS = 30_000  # a callback that must fetch a fresh token may take a few seconds
 
@@ -86,7 +90,7 @@ def _find_option(args: list[str], name: str) -> tuple[int, int, str] | None:
     return None
 
 
-def _load_claude_settings(value: str) -> dict:
+def _load_claude_settings(value: str) -> dict[str, Any]:
     """Claude's --settings value: a JSON object, or the path of a JSON file. UsageError if neither."""
     try:
         text = value if value.lstrip().startswith("{") else Path(value).read_text("utf-8")

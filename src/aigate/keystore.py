@@ -25,26 +25,33 @@ from aigate import log, paths
 from aigate.constants import is_key_scope
 from aigate.errors import ConfigError, UsageError
 
+TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, Protocol, TypeVar
+
+    T = TypeVar("T")
+
+    class KeyStore(Protocol):
+        """What aigate needs of a secret store: :class:`KeyringStore` in production,
+        :class:`MemoryKeyStore` in tests. A Protocol for the type checker only, so the warm path does
+        not import typing."""
+
+        def get(self, name: str) -> str | None:
+            """The secret stored under ``name``, or None."""
+
+        def set(self, name: str, value: str) -> None:
+            """Store ``value`` under ``name``; ConfigError when the store cannot keep it."""
+
+        def delete(self, name: str) -> bool:
+            """Remove ``name``; False when nothing was stored under it."""
+
 SERVICE = "aigate"
 ENV_BACKEND = "PYTHON_KEYRING_BACKEND"
 ENV_ALLOW_INSECURE = "AIGATE_ALLOW_INSECURE_KEYRING"
 _NO_BACKEND = "keyring.backends.fail.Keyring"
 _STORES_NOTHING = ("keyring.backends.null.",)  # "succeeds" and keeps nothing: never usable
 _INSECURE_PREFIXES = ("keyrings.alt.",)
-
-
-class KeyStore:
-    """What aigate needs of a secret store (duck-typed): ``get(name) -> str | None``,
-    ``set(name, value)``, ``delete(name) -> bool`` (False when absent). Tests pass :class:`MemoryKeyStore`."""
-
-    def get(self, name: str) -> str | None:
-        raise NotImplementedError
-
-    def set(self, name: str, value: str) -> None:
-        raise NotImplementedError
-
-    def delete(self, name: str) -> bool:
-        raise NotImplementedError
 
 
 def device_entry(server: str) -> str:
@@ -74,12 +81,13 @@ class MemoryKeyStore:
 class KeyringStore:
     """A :class:`KeyStore` on one keyring backend instance, under the ``aigate`` service."""
 
-    def __init__(self, backend: object, description: str):
-        self.backend = backend
+    def __init__(self, backend: Any, description: str):
+        self.backend = backend  # a keyring backend instance (keyring.backend.KeyringBackend)
         self.description = description  # class path, for `status`
 
     def get(self, name: str) -> str | None:
-        return self._call("read", lambda: self.backend.get_password(SERVICE, name))
+        value: str | None = self._call("read", lambda: self.backend.get_password(SERVICE, name))
+        return value
 
     def set(self, name: str, value: str) -> None:
         self._call("write", lambda: self.backend.set_password(SERVICE, name, value))
@@ -101,7 +109,7 @@ class KeyringStore:
             raise
         return True
 
-    def _call(self, verb: str, action):
+    def _call(self, verb: str, action: Callable[[], T]) -> T:
         try:
             return action()
         except Exception as err:  # backends raise anything: dbus errors, locked collections, ...
@@ -111,7 +119,7 @@ class KeyringStore:
             ) from err
 
 
-def open_keystore(*, env: dict[str, str] | None = None, state: Path | None = None) -> KeyringStore:
+def open_keystore(*, env: Mapping[str, str] | None = None, state: Path | None = None) -> KeyringStore:
     """The keyring backend per the rules above, checked; records what it resolved. Raises ConfigError."""
     env = os.environ if env is None else env
     record = (state or paths.state_dir()) / paths.keyring_backend_file().name
@@ -131,7 +139,7 @@ def open_keystore(*, env: dict[str, str] | None = None, state: Path | None = Non
     return KeyringStore(backend, resolved)
 
 
-def check_recorded_backend(*, env: dict[str, str], state: Path | None = None) -> None:
+def check_recorded_backend(*, env: Mapping[str, str], state: Path | None = None) -> None:
     """The warm path's keyring check without loading keyring: refuse (or warn about) an insecure or
     missing backend by its recorded class path, as :func:`open_keystore` would."""
     record = (state or paths.state_dir()) / paths.keyring_backend_file().name
@@ -147,7 +155,7 @@ def _recorded(record: Path) -> str | None:
         return None
 
 
-def _load(class_path: str) -> object:
+def _load(class_path: str) -> Any:
     from keyring.core import load_keyring
 
     try:
@@ -159,7 +167,7 @@ def _load(class_path: str) -> object:
         ) from err
 
 
-def _discover() -> object:
+def _discover() -> Any:
     """keyring's own choice (entry points; slow), narrowed to one backend when it chains several."""
     import keyring
 
@@ -170,7 +178,7 @@ def _discover() -> object:
     return backend
 
 
-def _check_safe(class_path: str, env: dict[str, str]) -> None:
+def _check_safe(class_path: str, env: Mapping[str, str]) -> None:
     if class_path == _NO_BACKEND:
         raise ConfigError(
             "no usable OS keyring was found (aigate keeps its credentials only there)",

@@ -73,7 +73,7 @@ def run_child(argv: list[str], env: dict[str, str], on_started: Callable[[int], 
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _wait_relaying(pid: int, waited: set[int]) -> int:
+def _wait_relaying(pid: int, waited: set[signal.Signals]) -> int:
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done == pid:
@@ -112,7 +112,7 @@ def _kill(pid: int, signo: int) -> None:
         pass
 
 
-def _run_with_handlers(argv: list[str], env: dict[str, str], on_started) -> int:
+def _run_with_handlers(argv: list[str], env: dict[str, str], on_started: Callable[[int], None] | None) -> int:
     """Fallback without sigwaitinfo: terminal signals are the child's; SIGTERM/SIGHUP forwarded."""
     import subprocess
 
@@ -133,7 +133,7 @@ def _run_with_handlers(argv: list[str], env: dict[str, str], on_started) -> int:
             signal.signal(signo, handler)
 
 
-def _run_windows(argv: list[str], env: dict[str, str], on_started) -> int:
+def _run_windows(argv: list[str], env: dict[str, str], on_started: Callable[[int], None] | None) -> int:
     """Windows: a console Ctrl-C reaches every process on the console; aigate only waits."""
     import subprocess
 

@@ -24,7 +24,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 # Re-exported: the API's paths, codes, claim names, states and helpers, defined once in constants.
 # isort: off
@@ -284,7 +284,10 @@ def to_wire(value: Any) -> Any:
     return value
 
 
-def from_wire(cls: type, data: Any) -> Any:
+T = TypeVar("T")
+
+
+def from_wire(cls: type[T], data: Any) -> T:
     """Build dataclass ``cls`` from decoded JSON, converting nested shapes, enums and timestamps.
 
     Unknown members are ignored (a newer server may add some). Raises ValueError when a required
@@ -292,7 +295,8 @@ def from_wire(cls: type, data: Any) -> Any:
     """
     import typing
 
-    return _decode(typing.get_type_hints(cls, include_extras=False), cls, data)
+    decoded: T = _decode(typing.get_type_hints(cls, include_extras=False), cls, data)
+    return decoded
 
 
 def _decode(hints: dict[str, Any], cls: type, data: Any) -> Any:
@@ -321,7 +325,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if origin is dict:
         _, item = typing.get_args(tp)
         return {str(k): _convert(item, v, where) for k, v in _expect(dict, value, where).items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _decode(typing.get_type_hints(tp), tp, value)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:

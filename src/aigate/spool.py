@@ -21,11 +21,12 @@ from aigate import log, paths
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 MAX_FILES_PER_FLUSH = 500
 
 
-def record(spool: Path, server: str, event: dict) -> Path:
+def record(spool: Path, server: str, event: dict[str, Any]) -> Path:
     """Spool one event (``event``: a SessionEvent as wire JSON, see protocol.to_wire)."""
     path = spool / f"{event['session_id']}-{event['kind']}.json"
     paths.write_private(path, json.dumps({"server": server, "event": event}).encode())
@@ -41,7 +42,7 @@ def pending(spool: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.stat().st_mtime)[:MAX_FILES_PER_FLUSH]
 
 
-def flush(spool: Path, send: Callable[[str, dict], None]) -> tuple[int, int]:
+def flush(spool: Path, send: Callable[[str, dict[str, Any]], None]) -> tuple[int, int]:
     """Send each spooled event with ``send(server, event)`` and delete it once sent.
 
     ``send`` raises to keep an event for later. Returns ``(sent, kept)``. A file that is not an event
@@ -114,7 +115,7 @@ def _send_with_keyring(spool: Path) -> tuple[int, int]:
     clients: dict[str, approval.ServerClient] = {}
     down: set[str] = set()  # one timeout per server and flush, not one per event
 
-    def send(server: str, event: dict) -> None:
+    def send(server: str, event: dict[str, Any]) -> None:
         if server in down:
             raise ConnectionError("server unreachable in this flush")
         if server not in clients:
@@ -155,7 +156,7 @@ def _only_flusher(spool: Path) -> bool:
     return True
 
 
-_LOCKS: list = []
+_LOCKS: list[Any] = []  # the open lock files: closing one would release its lock
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jwt
 
@@ -31,7 +32,7 @@ class UnknownKey(Exception):
     pass
 
 
-def verify_token(token: str, *, jwks: dict, issuer: str, tool: str, now: float) -> dict:
+def verify_token(token: str, *, jwks: dict[str, Any], issuer: str, tool: str, now: float) -> dict[str, Any]:
     """The verified claims of ``token``. Raises UnknownKey (kid not in ``jwks``) or TokenRejected."""
     try:
         header = jwt.get_unverified_header(token)
@@ -54,7 +55,7 @@ def verify_token(token: str, *, jwks: dict, issuer: str, tool: str, now: float) 
     return claims
 
 
-def _key_for(jwks: dict, kid: str | None):
+def _key_for(jwks: dict[str, Any], kid: str | None) -> Any:
     try:
         keyset = jwt.PyJWKSet.from_dict(jwks)
     except jwt.PyJWTError as err:
@@ -65,7 +66,7 @@ def _key_for(jwks: dict, kid: str | None):
     raise UnknownKey(kid)
 
 
-def _check_times(claims: dict, now: float) -> None:
+def _check_times(claims: dict[str, Any], now: float) -> None:
     leeway = protocol.TOKEN_LEEWAY_SECONDS
     if now >= float(claims["exp"]) + leeway:
         raise TokenRejected("approval token from the server is already expired: check this computer's clock")
@@ -101,7 +102,7 @@ def fetch_token(
     return tokencache.store(token_dir, client.server, tool, repository, issued.token)
 
 
-def _cached_jwks(path: Path) -> dict | None:
+def _cached_jwks(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text("utf-8"))
         return data if isinstance(data, dict) else None

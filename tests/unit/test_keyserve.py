@@ -17,19 +17,20 @@ def server():
 
 
 def test_the_sessions_scope_is_served(server):
-    assert keyserve.ask(server.address, "anthropic") == (True, "sk-ant-served-0123456789")
+    assert keyserve.ask(server.address, "anthropic") == (keyserve.OK, "sk-ant-served-0123456789")
 
 
 def test_another_scope_is_refused(server):
-    ok, message = keyserve.ask(server.address, "openai")
-    assert not ok and "anthropic" in message
+    code, message = keyserve.ask(server.address, "openai")
+    assert code == keyserve.REFUSED and "anthropic" in message
 
 
 def test_a_missing_key_is_an_error_not_an_empty_key():
     running = keyserve.KeyServer("openai", lambda: keystore.MemoryKeyStore(), keystore.key_entry("openai"))
     running.start()
     try:
-        assert keyserve.ask(running.address, "openai") == (False, "no API key is stored for the scope 'openai'")
+        reply = keyserve.ask(running.address, "openai")
+        assert reply == (keyserve.NO_KEY, "no API key is stored for the scope 'openai'")
     finally:
         running.close()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,7 +78,7 @@ def status(
     _print_status(report)
 
 
-def _print_status(report: dict) -> None:
+def _print_status(report: dict[str, Any]) -> None:
     """Plain lines and space-aligned tables: paths, URLs and ids are never cut, wrapped or ellipsized,
     whatever the terminal's width (people copy them)."""
     lines = [f"server      {safe(report['server'] or '(none)')}  ({safe(report['settings']['server']['source'])})",
@@ -106,7 +106,7 @@ def _print_status(report: dict) -> None:
     typer.echo("\n".join(lines))
 
 
-def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
     cells = [header, *[tuple(safe(v) for v in row) for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]

@@ -9,7 +9,9 @@ import typer
 
 from aigate import protocol
 from aigate.errors import AigateError, ExitCode, UsageError
-from aigate.log import printable as safe  # the one neutralizer of terminal escapes (also on the warm path)
+from aigate.log import printable
+
+safe = printable  # the one neutralizer of terminal escapes (also on the warm path)
 
 
 def cell(text: object) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -25,6 +25,7 @@ from aigate.server.identity import Caller
 from aigate.server.models import access_requests, users
 from aigate.server.policy import Verdict
 from aigate.server.problems import ApiProblem
+from aigate.server.writer import Job
 
 PENDING, APPROVED = RequestState.PENDING.value, RequestState.APPROVED.value
 SWEEP_LIMIT = 500
@@ -34,6 +35,10 @@ _WITH_EMAIL = select(access_requests, users.c.email).join(users, users.c.id == a
 
 def _time(epoch: int | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _moment(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def effective_state(row: Any, now: float) -> RequestState:
@@ -52,7 +57,7 @@ def to_wire(row: Any, now: float) -> AccessRequest:
         state=effective_state(row, now), key_scope=row["key_scope"],
         requested_seconds=row["requested_seconds"], duration_capped=bool(row["duration_capped"]),
         max_duration_seconds=row["max_duration_seconds"], automatic=bool(row["automatic"]),
-        created_at=_time(row["created_at"]), review_expires_at=_time(row["review_expires_at"]),
+        created_at=_moment(row["created_at"]), review_expires_at=_time(row["review_expires_at"]),
         decided_at=_time(row["decided_at"]), decided_by=row["decided_by"],
         decision_reason=row["decision_reason"], granted_seconds=row["granted_seconds"],
         expires_at=_time(row["expires_at"]),
@@ -75,14 +80,15 @@ _PENDING_OF = Prepared(
 )
 
 
-def create_job(caller: Caller, verdict: Verdict, reason: str, duration: int | None, review_ttl: int):
+def create_job(caller: Caller, verdict: Verdict, reason: str, duration: int | None,
+               review_ttl: int) -> Job[AccessRequest]:
     """Job: file an access request under ``verdict`` (auto or required; deny is refused earlier).
 
     Without ``duration`` the rule's maximum is asked for; above it, capped and marked so. A second
     pending request of the same user for the same tool is refused, 409 conflict naming the first.
     """
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[AccessRequest, list[AuditEvent]]:
         if verdict.approval != ApprovalMode.AUTO:
             existing = _PENDING_OF.first(conn, {"user_id": caller.user_id, "tool": verdict.tool, "now": int(now)})
             if existing is not None:
@@ -123,14 +129,14 @@ def _granted_event(caller: Caller, values: dict[str, Any]) -> AuditEvent:
 
 
 def review_job(caller: Caller, request_id: str, action: str, *, reason: str | None = None,
-               duration: int | None = None):
+               duration: int | None = None) -> Job[AccessRequest]:
     """Job: ``approve`` or ``deny`` a pending request, or ``revoke`` an approved one.
 
     Errors: 404 no such request; 403 forbidden for a non-reviewer or the requester themself;
     409 conflict when the request is no longer in the state the action needs.
     """
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[AccessRequest, list[AuditEvent]]:
         row = _fetch(conn, request_id)
         if row is None:
             raise not_found(request_id)
@@ -179,10 +185,10 @@ def _past(action: str) -> str:
     return {"approve": "approved", "deny": "denied", "revoke": "revoked", "cancel": "cancelled"}[action]
 
 
-def cancel_job(caller: Caller, request_id: str):
+def cancel_job(caller: Caller, request_id: str) -> Job[AccessRequest]:
     """Job: the requester withdraws a pending request. 404 unknown (or someone else's), 409 not pending."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[AccessRequest, list[AuditEvent]]:
         row = _fetch(conn, request_id)
         if row is None or row["user_id"] != caller.user_id:
             raise not_found(request_id)
@@ -223,6 +229,15 @@ def list_requests(conn: Connection, caller: Caller, everyone: bool, state: Reque
     return [i for i in items if state is None or i.state == state]
 
 
+class ActiveGrant(NamedTuple):
+    """An approved, unexpired access request as token issuance reads it (the columns of
+    ``_ACTIVE_GRANT``, in order; also :func:`aigate.server.prefetch.grant_rows`)."""
+
+    access_request_id: str
+    expires_at: int  # epoch seconds: the end of the grant
+    key_scope: str
+
+
 _ACTIVE_GRANT = Prepared(
     select(access_requests.c.id, access_requests.c.expires_at, access_requests.c.key_scope)
     .where(access_requests.c.user_id == bindparam("user_id"), access_requests.c.tool == bindparam("tool"),
@@ -231,14 +246,16 @@ _ACTIVE_GRANT = Prepared(
 )
 
 
-def active_grant(conn: Connection, user_id: int, tool: str, now: float) -> Any:
-    """The user's approved, unexpired request for ``tool`` that lasts longest, or None."""
-    return _ACTIVE_GRANT.first(conn, {"user_id": user_id, "tool": tool, "now": int(now)})
+def active_grant(conn: Connection, user_id: int, tool: str, now: float) -> ActiveGrant | None:
+    """The user's approved, unexpired request for ``tool`` that lasts longest, or None (``now``: epoch
+    seconds)."""
+    row = _ACTIVE_GRANT.first(conn, {"user_id": user_id, "tool": tool, "now": int(now)})
+    return None if row is None else ActiveGrant(*row)
 
 
-def sweep_job(conn: Connection, now: float):
+def sweep_job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
     """Job: write the time-driven transitions (pending -> expired, approved -> ended), audited."""
-    events = []
+    events: list[AuditEvent] = []
     for old, new, column in ((PENDING, RequestState.EXPIRED.value, access_requests.c.review_expires_at),
                              (APPROVED, RequestState.ENDED.value, access_requests.c.expires_at)):
         ids = conn.execute(select(access_requests.c.id).where(access_requests.c.state == old, column <= now)

@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
@@ -71,11 +71,11 @@ class BodyLimit:
     """Pure ASGI middleware: refuse bodies above ``limit`` bytes with a 413 problem, before any
     route reads them (by Content-Length, or by counting a chunked body as it arrives)."""
 
-    def __init__(self, app: Any, limit: int):
+    def __init__(self, app: ASGIApp, limit: int):
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
@@ -91,7 +91,7 @@ class BodyLimit:
             return None
         return await self.app(scope, replay(body, receive), send)
 
-    async def _refuse(self, scope: dict, send: Any) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = f"request bodies are limited to {self.limit} bytes"
         body = problems.problem_body(413, ProblemCode.PAYLOAD_TOO_LARGE, detail, scope.get("path"))
         await send({"type": "http.response.start", "status": 413,

@@ -11,6 +11,7 @@ click's usage errors exit 2. No traceback reaches the user.
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 
 import click
 import typer
@@ -19,6 +20,7 @@ from aigate.errors import AigateError
 from aigate.server import cli_admin, cli_setup
 from aigate.server.cli_options import say
 
+_typer_click: ModuleType
 try:  # typer >= 0.2x carries its own copy of click, with its own exception classes
     from typer._click import exceptions as _typer_click
 except ImportError:  # pragma: no cover - older typer uses click itself

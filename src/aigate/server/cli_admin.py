@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from aigate.server.audit import AuditEvent
 from aigate.server.cli_options import DataDirOpt, DbOpt, cli_actor, say
 from aigate.server.preflight import open_engine
 from aigate.server.writer import write_now
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 users_app = typer.Typer(help="Users and their enrollment codes.", no_args_is_help=True)
 policy_app = typer.Typer(help="The access policy.", no_args_is_help=True)
@@ -146,7 +149,7 @@ def audit_export(since: Annotated[int, typer.Option(min=0, help="Export events a
     say(f"resume with: aigate-server audit export --since {last_seq}")
 
 
-def _hash_at(conn, seq: int) -> tuple[int, str]:
+def _hash_at(conn: Connection, seq: int) -> tuple[int, str]:
     from sqlalchemy import select
 
     from aigate.server.models import audit_events

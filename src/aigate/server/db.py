@@ -132,15 +132,18 @@ class Prepared:
         self.statement = statement
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
-    def first(self, conn: Any, params: dict[str, Any]) -> tuple | None:
-        dbapi, dialect = (conn.connection.dbapi_connection, conn.dialect) if isinstance(conn, Connection) \
-            else (conn.dbapi, conn.dialect)
+    def first(self, conn: Any, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of the statement with ``params`` (a DBAPI tuple, in the select's column
+        order), or None. ``conn``: a SQLAlchemy Connection or a :class:`RawReader`."""
+        dbapi: Any = conn.connection.dbapi_connection if isinstance(conn, Connection) else conn.dbapi
+        dialect = conn.dialect
         sql, order, defaults = self._compiled.get(dialect.name) or self._compile(dialect)
         values = {**defaults, **params}
         cursor = dbapi.cursor()
         try:
             cursor.execute(sql, tuple(values[k] for k in order) if order is not None else values)
-            return cursor.fetchone()
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row
         finally:
             cursor.close()
 
@@ -157,10 +160,11 @@ class RawReader:
 
     def __init__(self, engine: Engine):
         self._pooled = engine.raw_connection()
-        self.dbapi = self._pooled.dbapi_connection
+        dbapi: Any = self._pooled.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            dbapi.autocommit = True
+        self.dbapi = dbapi
         self.dialect = engine.dialect
-        if self.dialect.name == "postgresql":
-            self.dbapi.autocommit = True
 
 
 class Database:
@@ -173,7 +177,6 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
-        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self.engine = make_engine(url)
         self._pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="aigate-db-read")
         self._local = threading.local()
@@ -186,13 +189,13 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._run_fast, fn, args)
 
-    def _run_read(self, fn: Callable[..., T], args: tuple) -> T:
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self.engine.connect() as conn:
             result = fn(conn, *args)
             conn.rollback()
             return result
 
-    def _run_fast(self, fn: Callable[..., T], args: tuple) -> T:
+    def _run_fast(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = getattr(self._local, "reader", None)
         if reader is None:
             reader = self._local.reader = RawReader(self.engine)
@@ -203,7 +206,7 @@ class Database:
             raise OperationalError("read", {}, err) from err
 
     def _dbapi_errors(self) -> tuple[type[BaseException], ...]:
-        module = self.engine.dialect.dbapi
+        module: Any = self.engine.dialect.dbapi
         return (module.OperationalError, module.InterfaceError)
 
     def ping(self) -> bool:

@@ -14,7 +14,8 @@ _bearer = HTTPBearer(auto_error=False, description="the device credential return
 
 
 async def get_services(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 async def get_credential(

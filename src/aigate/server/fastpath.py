@@ -13,12 +13,16 @@ leaves it out, so the tests run the token suite through both.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigate import protocol as p
 from aigate.server import problems, tokens
+
+if TYPE_CHECKING:
+    from aigate.server.services import Services
 
 _BODY = TypeAdapter(p.ApprovalTokenCreate)
 _MAX_BODY = 4096
@@ -26,11 +30,11 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class TokenFastPath:
-    def __init__(self, app: Any, services: Any):
+    def __init__(self, app: ASGIApp, services: Services):
         self.app = app
         self.services = services
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != p.Paths.APPROVAL_TOKENS or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
@@ -53,9 +57,9 @@ class TokenFastPath:
             token = await tokens.issue_token(self.services, credential, request)
         except Exception as exc:  # noqa: BLE001 - rendered exactly as the exception handlers do
             status, payload, extra = problems.render(exc, scope["path"], "POST")
-            headers = [(b"content-type", p.PROBLEM_CONTENT_TYPE.encode())]
-            headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-            return await _respond(send, status, payload, headers)
+            problem_headers = [(b"content-type", p.PROBLEM_CONTENT_TYPE.encode())]
+            problem_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+            return await _respond(send, status, payload, problem_headers)
         await _respond(send, 201, json.dumps(p.to_wire(token)).encode(), _JSON_HEADERS)
 
 
@@ -63,7 +67,7 @@ class BodyTooLarge(Exception):
     """The body grew past the limit given to :func:`read_body`."""
 
 
-async def read_body(receive: Any, limit: int | None = None) -> bytes | None:
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
     """The whole request body from ASGI ``receive``; None if the client disconnected first.
 
     Raises BodyTooLarge as soon as more than ``limit`` bytes have arrived (chunked bodies included).
@@ -80,11 +84,11 @@ async def read_body(receive: Any, limit: int | None = None) -> bytes | None:
     return bytes(body)
 
 
-def replay(body: bytes, receive: Any) -> Any:
+def replay(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that yields ``body`` (already read) once, then defers to the real one."""
     sent = False
 
-    async def replay() -> dict:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
@@ -94,7 +98,7 @@ def replay(body: bytes, receive: Any) -> Any:
     return replay
 
 
-async def _respond(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
@@ -22,6 +24,7 @@ from aigate.server.audit import AuditEvent
 from aigate.server.db import Prepared, RawReader
 from aigate.server.models import devices, enrollment_codes, users
 from aigate.server.problems import ApiProblem
+from aigate.server.writer import Job
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_TTL_SECONDS = 24 * 3600
@@ -43,6 +46,24 @@ def normalize_code(code: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
+class DeviceAuth(NamedTuple):
+    """What authenticating a device credential reads: its device and user (the columns of ``_AUTH``,
+    in order, so a row of that select or of :func:`aigate.server.prefetch.device_rows` converts as
+    ``DeviceAuth(*row)``)."""
+
+    credential_hash: str  # SHA-256 hex of the device credential
+    revoked_at: int | None  # epoch seconds of the logout, or None
+    user_id: int
+    email: str
+    groups: str  # JSON list of group names
+    role: str  # a Role value
+    disabled: bool
+
+    @classmethod
+    def of(cls, row: Any) -> DeviceAuth | None:
+        return None if row is None else cls(*row)
+
+
 @dataclass(frozen=True)
 class Caller:
     """The authenticated device and its user."""
@@ -62,12 +83,13 @@ class Caller:
         return UserPublic(self.email, self.groups, self.role, False)
 
 
-def user_public(row: dict) -> UserPublic:
+def user_public(row: Mapping[Any, Any]) -> UserPublic:
+    """A ``users`` row as its wire shape."""
     return UserPublic(row["email"], json.loads(row["groups"]), Role(row["role"]), bool(row["disabled"]))
 
 
 def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor: str,
-                 changed: list[str] | None = None):
+                 changed: list[str] | None = None) -> Job[tuple[UserPublic, str]]:
     """Job (see writer): create the user, or update groups/role given; then issue a fresh code.
 
     For an existing user, ``groups``/``role`` of None leave them as they are; given, they replace
@@ -75,13 +97,13 @@ def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor:
     can say what it changed. Result: ``(UserPublic, code)``.
     """
 
-    def job(conn: Connection, now: float):
-        events = []
+    def job(conn: Connection, now: float) -> tuple[tuple[UserPublic, str], list[AuditEvent]]:
+        events: list[AuditEvent] = []
         row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
         if row is None:
             values = {"email": email, "groups": json.dumps(groups or []), "role": (role or Role.USER).value,
                       "disabled": False, "created_at": int(now)}
-            user_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+            user_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]  # type: ignore[index]
             events.append(AuditEvent(actor, "user.created", email, {"groups": groups or [],
                                                                     "role": values["role"]}))
         else:
@@ -112,10 +134,10 @@ def add_user_job(email: str, groups: list[str] | None, role: Role | None, actor:
     return job
 
 
-def set_disabled_job(email: str, disabled: bool, actor: str):
+def set_disabled_job(email: str, disabled: bool, actor: str) -> Job[UserPublic]:
     """Job: disable or enable a user. Result: UserPublic. LookupError when there is no such user."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[UserPublic, list[AuditEvent]]:
         result = conn.execute(update(users).where(users.c.email == email).values(disabled=disabled))
         if result.rowcount == 0:
             raise LookupError(email)
@@ -126,14 +148,14 @@ def set_disabled_job(email: str, disabled: bool, actor: str):
     return job
 
 
-def enroll_job(code: str, device_name: str, platform: str):
+def enroll_job(code: str, device_name: str, platform: str) -> Job[tuple[str, str, UserPublic]]:
     """Job: exchange an enrollment code for a new device. Result: ``(device_id, credential, UserPublic)``.
 
     Raises ApiProblem 400 enrollment-code-invalid for an unknown, used or expired code, 403
     user-disabled for a disabled user.
     """
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[tuple[str, str, UserPublic], list[AuditEvent]]:
         code_hash = sha256_hex(normalize_code(code))
         row = conn.execute(select(enrollment_codes).where(enrollment_codes.c.code_hash == code_hash)
                            ).mappings().first()
@@ -176,21 +198,26 @@ def authenticate(conn: Connection | RawReader, credential: str, allow_disabled: 
     before being disabled still reach the audit log.
     """
     device_id = _device_id_of(credential)
-    return caller_from_row(_AUTH.first(conn, {"device_id": device_id}), credential, device_id, allow_disabled)
+    found = DeviceAuth.of(_AUTH.first(conn, {"device_id": device_id}))
+    return caller_from_row(found, credential, device_id, allow_disabled)
 
 
 def authenticate_even_disabled(conn: Connection | RawReader, credential: str) -> Caller:
     return authenticate(conn, credential, allow_disabled=True)
 
 
-def caller_from_row(row: tuple | None, credential: str, device_id: str, allow_disabled: bool = False) -> Caller:
-    """Check ``credential`` against its device row (the columns of ``_AUTH``), or raise 401/403."""
-    if row is None or row[1] is not None or not hmac.compare_digest(row[0], sha256_hex(credential)):
+def caller_from_row(row: DeviceAuth | None, credential: str, device_id: str, allow_disabled: bool = False) -> Caller:
+    """Check ``credential`` against its device's :class:`DeviceAuth` (None: no such device).
+
+    Raises ApiProblem 401 unauthenticated (unknown device, logged out, wrong secret; compared in
+    constant time) or 403 user-disabled (unless ``allow_disabled``)."""
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.credential_hash,
+                                                                              sha256_hex(credential)):
         raise unauthenticated()
-    if row[6] and not allow_disabled:
+    if row.disabled and not allow_disabled:
         raise ApiProblem(403, ProblemCode.USER_DISABLED,
-                         f"user {row[3]} is disabled; an admin can enable it (`aigate-server users enable`)")
-    return Caller(row[2], row[3], json.loads(row[4]), Role(row[5]), device_id, bool(row[6]))
+                         f"user {row.email} is disabled; an admin can enable it (`aigate-server users enable`)")
+    return Caller(row.user_id, row.email, json.loads(row.groups), Role(row.role), device_id, bool(row.disabled))
 
 
 def device_id_of(credential: str) -> str | None:
@@ -214,17 +241,17 @@ def unauthenticated() -> ApiProblem:
                       headers={"WWW-Authenticate": "Bearer"})
 
 
-def revoke_device_job(caller: Caller):
+def revoke_device_job(caller: Caller) -> Job[None]:
     """Job: the calling device's credential stops working (logout)."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[None, list[AuditEvent]]:
         conn.execute(update(devices).where(devices.c.id == caller.device_id).values(revoked_at=int(now)))
         return None, [AuditEvent(caller.email, "device.logged_out", caller.device_id, {}, caller.device_id)]
 
     return job
 
 
-def list_users(conn: Connection) -> list[dict]:
+def list_users(conn: Connection) -> list[dict[str, Any]]:
     """Every user with their count of active devices, ordered by email (for ``users list``)."""
     active = (select(devices.c.user_id, func.count().label("n")).where(devices.c.revoked_at.is_(None))
               .group_by(devices.c.user_id).subquery())

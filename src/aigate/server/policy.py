@@ -229,7 +229,7 @@ class _Checker:
         return tools
 
     def tool(self, name: str, spec: dict[str, Any], default: ToolPolicy | None) -> ToolPolicy:
-        def at(key: str) -> str | None:
+        def at(key: str) -> int:
             return self.lines.key_in_table(f"tools.{name}", key)
 
         for key in spec.keys() - _TOOL_KEYS:
@@ -259,7 +259,7 @@ class _Checker:
         if not isinstance(spec, dict):
             self.report(header, "each rule must be a table")
             return None
-        def at(key: str) -> str | None:
+        def at(key: str) -> int:
             return self.lines.key_in_array_table("rules", index, key)
 
         for key in spec.keys() - _RULE_KEYS:
@@ -275,8 +275,8 @@ class _Checker:
         if scope is not None and (not isinstance(scope, str) or not scope):
             self.report(at("key_scope"), "key_scope must be a non-empty string")
             scope = None
-        elif scope is not None and scope_problem(scope):
-            self.report(at("key_scope"), scope_problem(scope))
+        elif scope is not None and (problem := scope_problem(scope)):
+            self.report(at("key_scope"), problem)
         denied = self.names(spec, "repos_denied", at("repos_denied"), required=False)
         return Rule(tuple(groups), tuple(rule_tools), approval, max_duration, scope, tuple(denied), header)
 

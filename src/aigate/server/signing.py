@@ -92,7 +92,8 @@ def read_manifest(data_dir: Path) -> dict[str, Any]:
     path = key_dir(data_dir) / MANIFEST
     if not path.exists():
         return {"current": None, "keys": []}
-    return json.loads(path.read_text())
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
 
 
 def _write_manifest(data_dir: Path, manifest: dict[str, Any]) -> None:
@@ -115,6 +116,9 @@ def load_keys(data_dir: Path) -> list[SigningKey]:
         except (OSError, ValueError) as err:
             raise ConfigError(f"cannot read signing key {path.name}: {type(err).__name__}",
                               "restore the data dir, or run `aigate-server signing-key rotate`") from err
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ConfigError(f"signing key {path.name} is not an Ed25519 key",
+                              "restore the data dir, or run `aigate-server signing-key rotate`")
         header = {"alg": TOKEN_ALGORITHM, "kid": entry["kid"], "typ": TOKEN_TYPE}
         keys.append(SigningKey(entry["kid"], private, entry["created_at"], entry.get("retired_at"),
                                b64url(json.dumps(header, separators=(",", ":")).encode())))

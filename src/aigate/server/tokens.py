@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from aigate import protocol as p
 from aigate.server import identity, prefetch
-from aigate.server.access import active_grant, create_job
+from aigate.server.access import ActiveGrant, active_grant, create_job
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import Caller, authenticate
 from aigate.server.policy import Policy, Verdict
@@ -55,22 +55,13 @@ async def issue_token(services: Services, credential: str, request: p.ApprovalTo
     return outcome
 
 
-@dataclass(frozen=True)
-class GrantRef:
-    access_request_id: str | None
-    expires_at: int
-    key_scope: str
-    automatic: bool = False
-
-
-def lookup(conn: Connection, credential: str, tool: str, now: float) -> tuple[Caller, GrantRef | None]:
+def lookup(conn: Connection, credential: str, tool: str, now: float) -> tuple[Caller, ActiveGrant | None]:
     """Authenticate and find the user's active grant for ``tool``, in one read."""
     caller = authenticate(conn, credential)
-    row = active_grant(conn, caller.user_id, tool, now)
-    return caller, None if row is None else GrantRef(row[0], row[1], row[2])
+    return caller, active_grant(conn, caller.user_id, tool, now)
 
 
-def claims_for(caller: Caller, verdict: Verdict, grant: GrantRef, repository: str | None, *, issuer: str,
+def claims_for(caller: Caller, verdict: Verdict, grant: ActiveGrant, repository: str | None, *, issuer: str,
                token_ttl: int, now: float) -> dict[str, Any]:
     """The JWT claims of one approval token (names from :mod:`aigate.protocol`)."""
     issued = int(now)
@@ -108,28 +99,27 @@ class IssueJob:
     policy: Policy
     keys: KeyRing
     issuer: str
-    found: tuple[Caller, GrantRef | None] | None = None
+    found: tuple[Caller, ActiveGrant | None] | None = None
 
     @staticmethod
     def prefetch(reader: Any, jobs: list[IssueJob], now: float) -> None:
         devices = prefetch.device_rows(reader, [identity.device_id_of(j.credential) for j in jobs])
-        callers = {}
+        callers: dict[int, tuple[identity.DeviceAuth, str]] = {}
         for job in jobs:
             device_id = identity.device_id_of(job.credential)
-            row = devices.get(device_id)
-            if row is not None:
-                callers[id(job)] = row
-        grants = prefetch.grant_rows(reader, {r[2] for r in callers.values()}, now)
+            row = devices.get(device_id) if device_id else None
+            if row is not None and device_id:
+                callers[id(job)] = (row, device_id)
+        grants = prefetch.grant_rows(reader, {row.user_id for row, _ in callers.values()}, now)
         for job in jobs:
-            row = callers.get(id(job))
-            if row is None:
+            known = callers.get(id(job))
+            if known is None:
                 continue
             try:
-                caller = identity.caller_from_row(row, job.credential, identity.device_id_of(job.credential))
+                caller = identity.caller_from_row(known[0], job.credential, known[1])
             except ApiProblem:
                 continue  # the job itself raises it again
-            grant = grants.get((caller.user_id, job.tool))
-            job.found = (caller, None if grant is None else GrantRef(*grant))
+            job.found = (caller, grants.get((caller.user_id, job.tool)))
 
     def __call__(self, reader: Any, now: float) -> tuple[Any, list[AuditEvent]]:
         caller, grant = self.found or lookup(reader, self.credential, self.tool, now)

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -39,16 +39,18 @@ from aigate.server.db import RawReader
 from aigate.server.problems import ApiProblem
 
 T = TypeVar("T")
-Job = Callable[[Connection, float], tuple[Any, list[AuditEvent]]]
+# A job: ``job(conn, now)`` -> ``(result, audit events)``; ``conn`` a Connection in the batch's
+# transaction (writes) or a RawReader (read jobs, Writer.compute); ``now`` in epoch seconds.
+Job = Callable[[Any, float], tuple[T, list[AuditEvent]]]
 MAX_BATCH = 256
 log = logging.getLogger("aigate.server.writer")
 
 
 @dataclass(eq=False)
 class _Item:
-    job: Job | None
+    job: Job[Any] | None
     events: list[AuditEvent]
-    future: asyncio.Future | None  # None for write_now
+    future: asyncio.Future[Any] | None  # None for write_now
     read: bool = False  # a read job: ran before the transaction, its events are in ``events``
     value: Any = None
 
@@ -79,14 +81,14 @@ def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, lis
     return True, result, events
 
 
-def write_now(engine: Engine, job: Job, clock: Callable[[], float] = time.time) -> Any:
+def write_now(engine: Engine, job: Job[T], clock: Callable[[], float] = time.time) -> T:
     """Run one job in its own transaction, synchronously (the CLI's way to write)."""
     item = _Item(job, [], None)
     with _file_lock(sqlite_lock_path(engine)), engine.begin() as conn:
         ((ok, value),) = run_batch(conn, [item], clock())
     if not ok:
         raise value
-    return value
+    return cast(T, value)
 
 
 class Writer:
@@ -102,23 +104,23 @@ class Writer:
         self._thread = threading.Thread(target=self._loop, name="aigate-db-writer", daemon=True)
         self._thread.start()
 
-    async def submit(self, job: Job) -> Any:
+    async def submit(self, job: Job[T]) -> T:
         """Run ``job`` in the next batch; its result, or its exception re-raised here."""
-        return await self._enqueue(job, [])
+        return cast(T, await self._enqueue(job, []))
 
     async def record(self, events: list[AuditEvent]) -> None:
         """Append audit events in the next batch; returns once they are committed."""
         await self._enqueue(None, events)
 
-    async def compute(self, read_job: Job) -> Any:
+    async def compute(self, read_job: Job[T]) -> T:
         """Run ``read_job(reader, now)`` on the writer thread, append its audit events in that
         batch, and return its result once they are committed (or its exception, with nothing written)."""
-        return await self._enqueue(read_job, [], read=True)
+        return cast(T, await self._enqueue(read_job, [], read=True))
 
-    async def _enqueue(self, job: Job | None, events: list[AuditEvent], read: bool = False) -> Any:
+    async def _enqueue(self, job: Job[Any] | None, events: list[AuditEvent], read: bool = False) -> Any:
         if self._event_loop is None:
             self._event_loop = asyncio.get_running_loop()
-        future: asyncio.Future = self._event_loop.create_future()
+        future: asyncio.Future[Any] = self._event_loop.create_future()
         self._queue.put(_Item(job, events, future, read))
         return await future
 
@@ -167,11 +169,13 @@ class Writer:
             self._reader = None
             log.warning("prefetch failed: %s", type(err).__name__)
 
-    def _prepare(self, item: _Item, now: float, settled: list) -> bool:
+    def _prepare(self, item: _Item, now: float, settled: list[tuple[_Item, bool, Any]]) -> bool:
         """Run a read job; on success it becomes a plain append of its events."""
         try:
             if self._reader is None:
                 self._reader = RawReader(self.engine)
+            if item.job is None:  # already ran: nothing left but its events
+                return True
             item.value, item.events = item.job(self._reader, now)
         except Exception as err:  # noqa: BLE001 - reported to the caller
             if not isinstance(err, ApiProblem):

@@ -10,16 +10,16 @@ from aigate import protocol as p
 from aigate.server import access
 from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import Caller
+from aigate.server.policy import Verdict
 from aigate.server.problems import ApiProblem
 from aigate.server.services import Services
 from aigate.server.text import check_text, refuse_nul
 from aigate.server.tokens import resolve_verdict
 
 router = APIRouter(tags=["access requests"])
-RequestId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def verdict_for(services: Services, caller: Caller, tool: str):
+def verdict_for(services: Services, caller: Caller, tool: str) -> Verdict:
     """The policy verdict for ``tool``: 422 unknown-tool, 403 denied-by-policy."""
     return resolve_verdict(services.policy, caller, tool)
 

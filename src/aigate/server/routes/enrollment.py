@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from fastapi import APIRouter, Response
+from sqlalchemy import Connection
 
 from aigate import protocol as p
 from aigate.server.access import active_grant
@@ -31,19 +32,22 @@ async def me(caller: CallerDep, services: ServicesDep) -> p.Me:
     tools = []
     for name in sorted(policy.tools):
         verdict = policy.resolve(name, caller.groups)
+        if verdict is None:  # not reached: every name of policy.tools resolves
+            continue
         tools.append(p.ToolAccess(name, verdict.approval, verdict.key_scope, verdict.max_duration,
                                   grants.get(name) if verdict.approval != p.ApprovalMode.DENY else None))
     return p.Me(caller.public(), caller.device_id, services.settings.public_url, policy.token_ttl, tools)
 
 
-def _grants(conn, user_id: int, tools: list[str], now: float) -> dict[str, p.Grant]:
+def _grants(conn: Connection, user_id: int, tools: list[str], now: float) -> dict[str, p.Grant]:
     from datetime import datetime
 
     found = {}
     for tool in tools:
-        row = active_grant(conn, user_id, tool, now)
-        if row is not None:
-            found[tool] = p.Grant(tool, row[2], datetime.fromtimestamp(row[1], UTC), row[0])
+        grant = active_grant(conn, user_id, tool, now)
+        if grant is not None:
+            found[tool] = p.Grant(tool, grant.key_scope, datetime.fromtimestamp(grant.expires_at, UTC),
+                                  grant.access_request_id)
     return found
 
 

@@ -29,6 +29,7 @@ from aigate.server.identity import Caller
 from aigate.server.models import audit_events, session_events
 from aigate.server.problems import ApiProblem
 from aigate.server.text import clean_label, refuse_nul
+from aigate.server.writer import Job
 
 router = APIRouter(tags=["sessions"])
 
@@ -55,13 +56,13 @@ def _token_issued_to(conn: Connection, token_id: str, email: str) -> bool:
     return email in rows
 
 
-def record_job(caller: Caller, event: p.SessionEvent):
+def record_job(caller: Caller, event: p.SessionEvent) -> Job[bool]:
     """Job: store the event unless (session_id, kind) is already stored. Result: recorded (bool).
 
     Jobs run one after another under the chain head lock, so check-then-insert cannot race.
     """
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[bool, list[AuditEvent]]:
         check_time(event.at, now)
         key = (session_events.c.session_id == event.session_id, session_events.c.kind == event.kind.value)
         if conn.execute(select(session_events.c.session_id).where(*key)).first() is not None:
