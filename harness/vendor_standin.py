@@ -6,7 +6,7 @@ The machine has no internet, so the real ``claude`` and ``codex`` talk to this i
   ``"stream": true``, plain JSON otherwise) and ``POST /v1/messages/count_tokens``.
 - OpenAI Responses: ``POST /v1/responses`` answered as server-sent events, ``GET /v1/models``.
   Codex first tries a WebSocket on ``/v1/responses``; the upgrade is refused with a plain 404 so it
-  falls back to HTTP (FIELD_NOTES.md).
+  falls back to HTTP (docs/tools.md).
 - Anything else (start-up probes, telemetry, ``HEAD /``): a harmless empty JSON answer.
 
 Every request is recorded, with the credential headers it carried (``x-api-key``, ``Authorization``),

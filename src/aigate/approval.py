@@ -1,6 +1,6 @@
 """The client side of the aigate HTTP API (protocol.py), on httpx; the cold path only.
 
-TLS verifies against the OS trust store (truststore; FIELD_NOTES.md: httpx alone trusts certifi, so
+TLS verifies against the OS trust store (truststore; docs/tools.md: httpx alone trusts certifi, so
 corporate TLS inspection would fail) plus an optional ``ca_bundle``; proxies come from the usual
 environment variables (no custom transport in production: passing one drops them); every call has an
 explicit timeout. Tests pass an ``httpx.Client`` built on ``httpx.MockTransport`` instead.
@@ -57,7 +57,15 @@ def _warn_if_plain_http(server: str) -> None:
 
 
 class ServerClient:
-    """One aigate server, optionally as one enrolled device (``credential``: the Bearer secret)."""
+    """One aigate server, optionally as one enrolled device (``credential``: the Bearer secret).
+
+    Every method is one API call (paths in :class:`aigate.constants.Paths`) and returns the decoded
+    wire shape of :mod:`aigate.protocol`. Every method raises, through :meth:`call`: ServerUnreachable
+    (69) for transport errors, 5xx and answers that are not aigate's; ConfigError (78) for an unknown or
+    logged-out device; NotApproved (77) for not-approved, denied-by-policy, repository-denied,
+    user-disabled and forbidden; ConflictError (1) for conflict; UsageError (2) for invalid input and
+    unknown tools; AigateError (1) for not-found. Durations are whole seconds.
+    """
 
     def __init__(self, http: httpx.Client, server: str, credential: str | None = None):
         self.http = http
@@ -67,22 +75,31 @@ class ServerClient:
     # --- enrollment and identity ---------------------------------------------------------------
 
     def enroll(self, code: str, *, device_name: str = "", platform: str = "") -> protocol.Enrollment:
+        """Exchange a one-time enrollment ``code`` for this device's credential (no auth); names are
+        cut to the server's limits (255 and 64 characters). The answer holds the credential: keep it
+        in the keyring only."""
         body = protocol.EnrollmentCreate(code=code, device_name=device_name[:255], platform=platform[:64])
         return self.decode(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
 
     def me(self) -> protocol.Me:
+        """The caller, their device, token lifetime and, per tool, the policy and any active grant."""
         return self.decode(protocol.Me, self.call("GET", Paths.ME))
 
     def logout(self) -> None:
+        """Tell the server this device's credential stops working (204)."""
         self.call("DELETE", Paths.CURRENT_DEVICE)
 
     # --- access requests -----------------------------------------------------------------------
 
     def create_request(self, tool: str, reason: str, duration_seconds: int | None) -> protocol.AccessRequest:
+        """File an access request for ``tool`` (None: the rule's maximum duration; more is capped and
+        the answer says so). ConflictError when the user has a pending one for the tool."""
         body = protocol.AccessRequestCreate(tool=tool, reason=reason, duration_seconds=duration_seconds)
         return self.decode(protocol.AccessRequest, self.call("POST", Paths.ACCESS_REQUESTS, body=body))
 
     def list_requests(self, *, state: str | None = None, everyone: bool = False) -> list[protocol.AccessRequest]:
+        """Access requests, newest first: the caller's own, or (``everyone``, reviewers only) all;
+        ``state``: a RequestState value to keep only those."""
         params = {"scope": protocol.SCOPE_ALL if everyone else protocol.SCOPE_MINE}
         if state:
             params["state"] = state
@@ -90,18 +107,24 @@ class ServerClient:
         return self.decode(protocol.AccessRequestList, data).items
 
     def get_request(self, request_id: str) -> protocol.AccessRequest:
+        """One access request by its id; AigateError (1, "not found") when there is none."""
         return self._request_action("GET", Paths.ACCESS_REQUEST, request_id)
 
     def cancel(self, request_id: str) -> protocol.AccessRequest:
+        """Withdraw one of the caller's pending requests; ConflictError when it is no longer pending."""
         return self._request_action("POST", Paths.CANCEL, request_id)
 
     def approve(self, request_id: str, duration_seconds: int | None) -> protocol.AccessRequest:
+        """Approve a pending request (reviewers, never the requester) for ``duration_seconds`` (None:
+        as asked), capped at the rule's maximum (``approval_capped`` in the answer)."""
         return self._request_action("POST", Paths.APPROVE, request_id, protocol.Approval(duration_seconds))
 
     def deny(self, request_id: str, reason: str) -> protocol.AccessRequest:
+        """Deny a pending request with ``reason`` (shown to the requester, audited)."""
         return self._request_action("POST", Paths.DENY, request_id, protocol.Decision(reason))
 
     def revoke(self, request_id: str, reason: str) -> protocol.AccessRequest:
+        """Revoke an approved request with ``reason``; its tokens stop within the token lifetime."""
         return self._request_action("POST", Paths.REVOKE, request_id, protocol.Decision(reason))
 
     def _request_action(self, method: str, path: str, request_id: str, body: Any = None) -> protocol.AccessRequest:
@@ -113,10 +136,14 @@ class ServerClient:
     # --- tokens and sessions -------------------------------------------------------------------
 
     def issue_token(self, tool: str, repository: str | None) -> protocol.ApprovalToken:
+        """An approval token for ``tool`` in ``repository`` (normalized, or None). Unverified here:
+        :func:`aigate.tokens.fetch_token` checks it against the JWKS before anything trusts it."""
         body = protocol.ApprovalTokenCreate(tool=tool, repository=repository)
         return self.decode(protocol.ApprovalToken, self.call("POST", Paths.APPROVAL_TOKENS, body=body, tool=tool))
 
     def jwks(self) -> dict[str, Any]:
+        """The server's JWK Set (RFC 7517, ``{"keys": [...]}``), no auth; ServerUnreachable when the
+        answer does not have that shape."""
         data = self.call("GET", Paths.JWKS, auth=False)
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise not_aigate(self.server, "its key set (JWKS) has the wrong shape")
@@ -131,13 +158,17 @@ class ServerClient:
             raise not_aigate(self.server, f"its answer has the wrong shape ({err})") from err
 
     def send_event(self, event: protocol.SessionEvent) -> protocol.SessionEventAck:
+        """Report a session start or end; idempotent on ``(session_id, kind)`` (``recorded`` False
+        for a resend)."""
         return self.decode(protocol.SessionEventAck, self.call("POST", Paths.SESSION_EVENTS, body=event))
 
     # --- plumbing ------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, *, body: Any = None, params: dict[str, str] | None = None,
              auth: bool = True, tool: str | None = None) -> Any:
-        """One API call; the decoded JSON answer (None for 204). Raises AigateError kinds (above)."""
+        """One API call; the decoded JSON answer (None for 204). ``body``: a protocol dataclass, checked
+        against its field limits first (UsageError). ``tool`` names the tool in refusal messages.
+        Raises the AigateError kinds listed on the class, by the problem ``code``."""
         if body is not None:
             problems = protocol.check_limits(body)
             if problems:

@@ -1,4 +1,6 @@
-"""Layered client settings: IT-enforced file > flag > environment > user config > default (DESIGN.md).
+"""Layered client settings: IT-enforced file > flag > environment > user config > default.
+
+The keys and the file locations are the README's "Configuration reference".
 
 Settings: ``server`` (URL of the aigate server), ``ca_bundle`` (a PEM file trusted in addition to the
 OS store) and ``tools`` (a table ``[tools.NAME] path = "/abs/path"`` naming the binary IT installed).
@@ -118,7 +120,7 @@ def _read_enforced(path: Path) -> dict[str, Any]:
 def check_enforced_file(path: Path, info: os.stat_result | None = None) -> None:
     """Refuse (78) an enforced file that an ordinary user could change or replace: it, or any folder
     above it up to ``/``, writable by group or others (a folder only without the sticky bit, like
-    ``/tmp``) or owned by a non-root user. DESIGN.md "Client settings"."""
+    ``/tmp``) or owned by a non-root user (docs/architecture.md, "Client decisions")."""
     if sys.platform == "win32":
         return  # ACLs, not mode bits; the installer sets them (documented limitation)
     items = [(path, info or path.stat(), False)]

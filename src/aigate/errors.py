@@ -15,7 +15,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of ``aigate`` and ``aigate-server`` (DESIGN.md, "Exit codes")."""
+    """Process exit codes of ``aigate`` and ``aigate-server`` (docs/architecture.md and the README, "Exit codes")."""
 
     OK = 0
     FAILED = 1  # a conflict, a failed `policy check` or `audit verify`

@@ -1,6 +1,6 @@
 """``aigate run`` and ``aigate key-helper``: the gate itself. No typer, no rich.
 
-``run_tool`` does the checks cheapest first (DESIGN.md "Exit codes"): tool registry (2), binary on
+``run_tool`` does the checks cheapest first (docs/architecture.md, "Exit codes"): tool registry (2), binary on
 PATH (127/126), settings and login (78), approval token, cached or fetched (69/77/78), a key stored
 for the token's scope (78), then builds the child's argv and environment (:mod:`aigate.inject`,
 :mod:`aigate.launch`) and runs it, spooling the session's start and end (:mod:`aigate.spool`).

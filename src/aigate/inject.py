@@ -1,4 +1,4 @@
-"""How each tool is handed its key, as observed (FIELD_NOTES.md); pure functions, stdlib only.
+"""How each tool is handed its key, as observed (docs/tools.md); pure functions, stdlib only.
 
 Both tools call aigate back for the key, so the key never goes into argv, the environment or a file:
 
@@ -60,6 +60,11 @@ def _sh_quote(arg: str) -> str:
 
 
 def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None) -> Injection:
+    """Claude Code's :class:`Injection`: ``--settings`` with an ``apiKeyHelper`` running ``helper`` (the
+    argv of the key helper, shell-quoted), merged with the user's own ``--settings`` (JSON or a file)
+    where they gave one; ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS`` = ``ttl_seconds`` * 1000; and
+    ``ANTHROPIC_BASE_URL`` when the policy sets ``base_url``. ``user_args`` follow unchanged.
+    UsageError (2) when the user's settings set ``apiKeyHelper`` or cannot be read as JSON."""
     ours = {"apiKeyHelper": shell_command(helper)}
     env = {"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": str(ttl_seconds * 1000)}
     if base_url:
@@ -112,6 +117,11 @@ def for_codex(
     base_url: str | None,
     env: dict[str, str],
 ) -> Injection:
+    """Codex's :class:`Injection`: ``-c model_providers.aigate={...}`` whose ``auth`` runs ``helper``
+    every ``ttl_seconds`` (``refresh_interval_ms``), and ``-c model_provider="aigate"``, before the
+    user's ``user_args``. Base URL: the policy's ``base_url``, else the user's ``-c
+    openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml`` (``env``: the
+    environment the tool will get), else OpenAI's. UsageError (2) when the user sets a provider."""
     user_base_url = _check_codex_overrides(user_args)
     url = base_url or user_base_url or _codex_config_base_url(env) or OPENAI_DEFAULT_BASE_URL
     auth = (f"{{command={_toml(helper[0])}, args=[{', '.join(_toml(a) for a in helper[1:])}], "

@@ -1,13 +1,13 @@
 """A running ``aigate run`` hands the scoped key to its own tool's key callbacks (Linux).
 
-Why: loading the keyring costs 100-200 ms per process (FIELD_NOTES.md), and Claude Code runs its
+Why: loading the keyring costs 100-200 ms per process (docs/tools.md), and Claude Code runs its
 ``apiKeyHelper`` at start and again every token lifetime. So ``aigate run`` reads the key once, in a
 background thread while the tool starts, and serves it on a private socket; ``aigate key-helper``
 still re-checks the approval itself (cached token, else the server) and only then asks the socket.
 
 The socket is in Linux's abstract namespace (no file, nothing to clean up) under an unguessable
 name passed to the child as ``AIGATE_KEY_SOCKET``, and it answers only peers with aigate's own uid
-(``SO_PEERCRED``): the same user who can read the keyring anyway (DESIGN.md "Threat model").
+(``SO_PEERCRED``): the same user who can read the keyring anyway (README, "What it protects against").
 Protocol, one line each way: ``KEY <scope>\\n`` -> ``<code> <text>\\n``, the code one of :data:`OK`
 (text: the key), :data:`NO_KEY`, :data:`REFUSED` (another uid or scope) or :data:`FAILED` (the
 keyring failed or was too slow), the text a message for the last three. Elsewhere (macOS, Windows)

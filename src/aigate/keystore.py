@@ -2,10 +2,10 @@
 
 One keyring service, ``aigate``; entries ``device:<server URL>`` and ``key:<scope>``. A small index
 of the stored scope names (no values) is kept in the state dir so ``aigate run`` can say "no key for
-anthropic" without loading the keyring (~100-200 ms, FIELD_NOTES.md); the key helper reads the key
+anthropic" without loading the keyring (~100-200 ms, docs/tools.md); the key helper reads the key
 itself.
 
-Backend choice (DESIGN.md "Environment", FIELD_NOTES.md): ``PYTHON_KEYRING_BACKEND`` wins when set;
+Backend choice (README, "Configuration reference"; docs/tools.md): ``PYTHON_KEYRING_BACKEND`` wins when set;
 otherwise the class path recorded at ``login`` / ``keys set`` is loaded directly; only when nothing is
 recorded does keyring discover backends through entry points, and the result is recorded. The fail
 backend is "no keyring" and the null backend stores nothing: both are always refused (78 with the way

@@ -1,7 +1,7 @@
 """The child: its environment (a pure function) and its process, signals and exit status; stdlib only.
 
 POSIX: the child stays in aigate's process group, so the terminal's Ctrl-C, Ctrl-\\ and hangup reach
-it directly (FIELD_NOTES.md: forwarding those again would deliver them twice). aigate blocks SIGINT,
+it directly (docs/tools.md: forwarding those again would deliver them twice). aigate blocks SIGINT,
 SIGTERM, SIGHUP, SIGQUIT and SIGCHLD, starts the child with ``os.posix_spawn`` (empty signal mask, and
 default dispositions for the signals Python ignores, such as SIGPIPE), then waits in
 ``signal.sigwaitinfo``; ``si_code`` and ``si_pid`` tell a signal sent to aigate alone (forwarded once)

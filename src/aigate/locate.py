@@ -3,7 +3,7 @@
 - Missing: ToolNotFound (127). Found but not executable: ToolNotExecutable (126).
 - aigate's own entry is never taken for the tool (a ``claude`` that is really aigate would loop).
 - Windows: names are tried with each PATHEXT extension; npm installs ``claude.cmd`` shims, and
-  arguments cannot pass through cmd.exe safely (FIELD_NOTES.md, "BatBadBut"), so for a ``.cmd`` the
+  arguments cannot pass through cmd.exe safely (docs/tools.md, the "BatBadBut" class of bugs), so for a ``.cmd`` the
   command the shim would start (node and its script, or the tool's own .exe) is read out of it and
   started directly.
 """

@@ -3,7 +3,7 @@
 - config dir (``config.toml``, the user's settings)
 - cache dir (``tokens/``: approval tokens and the server's JWKS; safe to delete)
 - state dir (``enrollment.json``, ``keyring-backend``, ``keys.json``, ``spool/``)
-- the IT-enforced ``aigate.toml`` at a fixed system path per platform (DESIGN.md)
+- the IT-enforced ``aigate.toml`` at a fixed system path per platform (README, "Configuration reference")
 
 On Linux the XDG rules are applied here by hand (``$XDG_CONFIG_HOME`` or ``~/.config``, and so on),
 exactly as platformdirs does, because importing platformdirs costs ~25 ms on the warm path; other
@@ -79,7 +79,8 @@ def key_index_file() -> Path:
 
 
 def fixed_system_config_file() -> Path:
-    """The enforced settings file's fixed path: ``/etc/aigate/aigate.toml`` on Linux (DESIGN.md)."""
+    """The enforced settings file's fixed path: ``/etc/aigate/aigate.toml`` on Linux (README,
+    "Configuration reference")."""
     if sys.platform == "darwin":
         return Path("/Library/Application Support/aigate/aigate.toml")
     if sys.platform == "win32":

@@ -1,6 +1,6 @@
 """The repository a run happens in: the normalized ``origin`` remote of the working directory.
 
-DESIGN.md: "as ``git remote get-url origin`` reports it; no remote, no repository". git itself is
+As ``git remote get-url origin`` reports it: no remote, no repository (README). git itself is
 asked (so ``insteadOf`` rewrites and worktrees behave as the user sees them); no git, not a
 repository, or no ``origin`` all give None. The server checks the result against ``repos_denied``.
 

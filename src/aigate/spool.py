@@ -1,4 +1,4 @@
-"""Session events: spooled to disk first, sent later by a detached flusher (DESIGN.md "Flows" 3).
+"""Session events: spooled to disk first, sent later by a detached flusher (docs/architecture.md, "Client decisions").
 
 Each event is one file in the state dir's ``spool/`` (``<session_id>-<kind>.json``, mode 0600, written
 atomically) holding ``{"server": URL, "event": <SessionEvent on the wire>}``. Writing it is all a run

@@ -1,12 +1,12 @@
 """The approval-token cache; stdlib only, because the warm ``aigate run`` reads it on every launch.
 
-One file per (server, tool, repository) in the user cache dir (DESIGN.md "Approval token"): a token
-issued for one repository never serves another. Files are JSON ``{"server", "tool", "repository",
-"token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so two runs racing
-leave one whole file. A token is written here only after :mod:`aigate.tokens` verified its signature,
-issuer, audience and times against the server's JWKS; reading it back therefore only decodes the
-payload by hand (no JWT library) and reuses it strictly before ``exp``: leeway never extends a cached
-token.
+One file per (server, tool, repository) in the user cache dir (docs/architecture.md, "Decisions both
+sides rely on"): a token issued for one repository never serves another. Files are JSON ``{"server",
+"tool", "repository", "token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so
+two runs racing leave one whole file. A token is written here only after :mod:`aigate.tokens` verified
+its signature, issuer, audience and times against the server's JWKS; reading it back therefore only
+decodes the payload by hand (no JWT library) and reuses it strictly before ``exp``: leeway never extends
+a cached token.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ class CachedToken:
 
     @property
     def expires_at(self) -> int:
+        """The token's ``exp``: epoch seconds (UTC). The cache serves it strictly before this."""
         return int(self.claims["exp"])
 
     @property
     def lifetime_seconds(self) -> int:
-        """``exp - iat``: how long tokens of this server last (at most its token_ttl)."""
+        """``exp - iat`` in seconds (at least 1): how long this server's tokens last, at most its
+        ``token_ttl``; the tools are told to call back for their key this often."""
         return max(1, int(self.claims["exp"]) - int(self.claims.get("iat", self.claims["exp"] - 600)))
 
 

@@ -1,6 +1,6 @@
 """Fetching and verifying approval tokens (cold path: PyJWT, httpx through ServerClient).
 
-Checks follow RFC 8725 and DESIGN.md "Approval token": algorithm allow-list (EdDSA only), header
+Checks follow RFC 8725 (docs/architecture.md, "Decisions both sides rely on"): algorithm allow-list (EdDSA only), header
 ``typ`` ``aigate-approval+jwt``, a ``kid`` found in the server's JWKS, audience ``aigate``, issuer
 equal to the one the server reported at enrollment, ``nbf``/``exp`` against the injected clock with
 ``TOKEN_LEEWAY_SECONDS`` of skew, and the ``tool`` claim equal to the tool asked for. The JWKS is

@@ -1,6 +1,6 @@
 """How the real claude and codex take credentials, observed directly, without aigate.
 
-Each test pins one behaviour aigate's injection relies on (FIELD_NOTES.md). They are what tells us
+Each test pins one behaviour aigate's injection relies on (docs/tools.md). They are what tells us
 that a new release of a tool changed: `make check-latest-tools` runs this file against the newest
 releases. A test that fails there names the behaviour that moved.
 """

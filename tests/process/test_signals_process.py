@@ -1,4 +1,4 @@
-"""Signals between a terminal, aigate and the tool (FIELD_NOTES.md "Pitfalls"): each exactly once."""
+"""Signals between a terminal, aigate and the tool: each exactly once (docs/tools.md)."""
 
 from __future__ import annotations
 

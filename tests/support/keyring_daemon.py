@@ -1,6 +1,6 @@
 """A real OS keyring for tests: a private D-Bus session bus with an unlocked gnome-keyring Secret Service.
 
-As FIELD_NOTES.md observed on Debian: ``gnome-keyring-daemon --unlock --components=secrets`` reads the
+As observed on Debian (docs/tools.md): ``gnome-keyring-daemon --unlock --components=secrets`` reads the
 login keyring's password on stdin and serves ``org.freedesktop.secrets`` on the session bus; the
 ``keyring`` library's ``SecretService`` backend (through ``secretstorage``) then stores and reads there.
 Both daemons run in the foreground as our children, so stopping them is exact.

@@ -3,7 +3,7 @@
 The program runs in a tmux pane with exactly the environment given (``env -i``), so nothing of the test
 runner's environment leaks into it. Its exit status is written to a file when it ends, so a test can
 tell how it ended (``exit_status()``). Text is typed with ``send-keys -l``, a pause, then ``Enter``:
-Codex's TUI leaves text unsent when both arrive in one burst (FIELD_NOTES.md).
+Codex's TUI leaves text unsent when both arrive in one burst (docs/tools.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How the tools are told to call back for the key (FIELD_NOTES.md); user options merged or refused."""
+"""How the tools are told to call back for the key (docs/tools.md); user options merged or refused."""
 
 import json
 import shlex

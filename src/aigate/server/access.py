@@ -1,4 +1,4 @@
-"""Access requests and grants: the state machine of the access flow (design notes).
+"""Access requests and grants: the state machine of the access flow.
 
     pending -> approved | denied | expired | cancelled        approved -> revoked | ended
 

@@ -1,4 +1,4 @@
-"""A direct ASGI path for the hottest request, ``POST /v1/approval-tokens`` (design notes: its throughput target).
+"""A direct ASGI path for the hottest request, ``POST /v1/approval-tokens``.
 
 FastAPI's routing and dependency solving cost more than the issuance itself (about 60 % of the
 CPU in a profile of the token benchmark). This middleware answers the plain case itself: a JSON
