@@ -124,13 +124,10 @@ DEFAULT_KEY_SCOPES = {"claude": "anthropic", "codex": "openai"}
 KEY_SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """A key scope name, as ``aigate keys set SCOPE`` accepts it; the server's policy check uses it too."""
 
-_KEY_SCOPE = re.compile(KEY_SCOPE_PATTERN)
-
-
 def is_key_scope(name: str) -> bool:
     """Whether ``name`` matches :data:`KEY_SCOPE_PATTERN` (a letter or digit, then up to 63 letters,
     digits, ``.``, ``_`` or ``-``)."""
-    return _KEY_SCOPE.match(name) is not None
+    return re.match(KEY_SCOPE_PATTERN, name) is not None
 
 
 COMPETING_CREDENTIALS: tuple[str, ...] = (
@@ -166,7 +163,8 @@ def rfc3339(epoch: float) -> str:
 
 
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION_RE = re.compile(r"(\d+)([dhms])")
+# Patterns are compiled on first use (re caches them), not at import: the warm path imports this module.
+_DURATION_RE = r"(\d+)([dhms])"
 
 
 def parse_duration(text: str) -> int:
@@ -176,7 +174,7 @@ def parse_duration(text: str) -> int:
     shows the accepted forms for anything else, zero included.
     """
     cleaned = text.strip().lower()
-    parts = _DURATION_RE.findall(cleaned)
+    parts = re.findall(_DURATION_RE, cleaned)
     units = [unit for _, unit in parts]
     ordered = sorted(set(units), key="dhms".index)
     if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
@@ -201,7 +199,7 @@ def format_duration(seconds: int) -> str:
 
 # --- repositories -----------------------------------------------------------------------------------
 
-_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$")
+_SCP_LIKE = r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$"
 
 
 def normalize_repository(remote: str) -> str | None:
@@ -222,7 +220,7 @@ def normalize_repository(remote: str) -> str | None:
         host = (parts.hostname or "").lower()
         path = parts.path
     else:
-        match = _SCP_LIKE.match(text)
+        match = re.match(_SCP_LIKE, text)
         host, path = (match.group(1), match.group(2)) if match else ("", text)
     path = path.strip("/")
     if path.lower().endswith(".git"):
