@@ -187,6 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         for chunk in events:
             self.wfile.write(chunk)
             self.wfile.flush()
+            time.sleep(self.server.stream_delay)
 
     def do_CONNECT(self) -> None:
         # Tests also name the stand-in as HTTPS_PROXY: a tool that reaches for a real host is recorded
@@ -256,11 +257,34 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, log_path: Path | None) -> None:
+    def __init__(self, port: int, log_path: Path | None, tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.log_path = log_path
         self.entries: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self.tls_context = None
+        if tls is not None:  # HTTPS with the given certificate and key (PEM files)
+            import ssl
+
+            self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls_context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.tls_context.sni_callback = self._note_server_name
+        self.server_names: list[str | None] = []  # the SNI each TLS client sent
+        self.stream_delay = 0.0  # seconds between the events of a streamed answer (tests of streaming)
+
+    def _note_server_name(self, _sock: Any, name: str | None, _ctx: Any) -> None:
+        with self._lock:
+            self.server_names.append(name)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls_context is not None:  # the handshake runs in the connection's own thread
+            import ssl
+
+            try:
+                request = self.tls_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -276,8 +300,9 @@ class VendorStandin:
     ``url`` is the Anthropic base URL (``ANTHROPIC_BASE_URL``); ``openai_url`` the OpenAI one (``/v1``).
     """
 
-    def __init__(self, log_path: Path | str | None = None, port: int = 0) -> None:
-        self._server = _Server(port, Path(log_path) if log_path else None)
+    def __init__(self, log_path: Path | str | None = None, port: int = 0,
+                 tls: tuple[Path, Path] | None = None) -> None:
+        self._server = _Server(port, Path(log_path) if log_path else None, tls)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -286,7 +311,18 @@ class VendorStandin:
 
     @property
     def url(self) -> str:
+        if self._server.tls_context is not None:
+            return f"https://localhost:{self.port}"  # the name its test certificate is for
         return f"http://127.0.0.1:{self.port}"
+
+    def set_stream_delay(self, seconds: float) -> None:
+        """Pause this long between the events of every streamed answer (0: none)."""
+        self._server.stream_delay = seconds
+
+    def server_names(self) -> list[str | None]:
+        """The SNI names TLS clients sent (HTTPS only)."""
+        with self._server._lock:
+            return list(self._server.server_names)
 
     @property
     def openai_url(self) -> str:

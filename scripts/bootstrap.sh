@@ -2,7 +2,8 @@
 # Install everything aigate's tests and demo need, from nothing, on a Debian machine like CI's:
 #   - Debian packages: PostgreSQL (server tests), tmux (interactive e2e), gnome-keyring + dbus +
 #     libsecret-tools (a real Secret Service keyring), wrk (benchmarks), git, Node.js + npm,
-#     chromium + chromium-driver (the console's real-browser tests);
+#     chromium + chromium-driver (the console's real-browser tests), nginx-light (the enforced-mode
+#     gateway, with auth_request);
 #   - .venv with `pip install -e .[server,test]`;
 #   - the pinned claude and codex (`npm ci --prefix tools`).
 # Each step is skipped when already done, so `make test` can call this every time.
@@ -34,6 +35,7 @@ need git git
 need node nodejs
 need npm npm
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if ((${#missing[@]})); then

@@ -119,6 +119,8 @@ def _tool_status(name: str, me: protocol.Me | None, server: str | None, reposito
         "tool": name,
         "approval": access.approval.value if access else "unknown",
         "key_scope": scope or tools.TOOLS[name].default_scope,
+        "key_source": access.key_source if access else (cached.claims.get("key_source") if cached else None)
+        or protocol.KEY_SOURCE_LAPTOP,
         "grant_expires_at": protocol.format_timestamp(grant.expires_at) if grant else None,
         "cached_token_expires_at": constants.rfc3339(cached.expires_at) if cached else None,
     }

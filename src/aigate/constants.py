@@ -39,6 +39,7 @@ class Paths:
     JWKS = "/.well-known/jwks.json"  # GET -> RFC 7517 JWK Set of the token signing keys
     LIVEZ = "/livez"  # GET -> 200 while the process runs
     READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
+    GATEWAY_AUTHORIZE = "/v1/gateway/authorize/{scope}"  # any method -> 200 + vendor key (gateways only)
     OPENAPI = "/openapi.json"
 
 
@@ -60,6 +61,9 @@ CLAIM_ACCESS_REQUEST = "access_request"  # the access request id the grant rests
 CLAIM_REPOSITORY = "repository"  # normalized repository the token was issued for; null for none
 CLAIM_BASE_URL = "base_url"  # where the tool must send its calls (policy), or null
 CLAIM_ENV = "env"  # {name: value} the tool must run with (policy)
+CLAIM_KEY_SOURCE = "key_source"  # "laptop" (the keyring) or "gateway" (enforced mode: the token is the key)
+KEY_SOURCE_LAPTOP = "laptop"
+KEY_SOURCE_GATEWAY = "gateway"
 
 
 # --- enumerations -----------------------------------------------------------------------------------

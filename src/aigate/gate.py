@@ -21,6 +21,7 @@ from collections import namedtuple
 from aigate import (
     config,
     constants,
+    enforced,
     enrollment,
     inject,
     keyserve,
@@ -144,12 +145,15 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
     repository = deps.detect_repository()
     token = approved_token(spec.name, server, repository, cfg, deps)
     scope = str(token.claims["key_scope"])
-    keystore.check_recorded_backend(env=deps.env, state=deps.key_index.parent)
-    if scope not in keystore.stored_scopes(deps.key_index):
-        raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
+    gateway = enforced.held_by_gateway(token)
+    if not gateway:  # enforced mode: the gateway holds the key, the keyring holds none
+        keystore.check_recorded_backend(env=deps.env, state=deps.key_index.parent)
+        if scope not in keystore.stored_scopes(deps.key_index):
+            raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
     child = build_command(spec, binary, args, token, server, repository, deps)
     if dry_run:
-        deps.out(launch.describe(child.argv, child.names_set, child.names_removed))
+        described = launch.describe(child.argv, child.names_set, child.names_removed)
+        deps.out(described + ("\n" + enforced.describe(token) if gateway else ""))
         return 0
     return _run_session(spec.name, child.argv, child.env, token, server, repository, deps)
 
@@ -167,7 +171,7 @@ def build_command(spec: tools.ToolSpec, binary: list[str], args: list[str], toke
     claims = token.claims
     helper = inject.helper_command(spec.name, server, repository, deps.python)
     base_url = claims.get("base_url") or None
-    ttl = token.lifetime_seconds
+    ttl = enforced.refresh_seconds(token) if enforced.held_by_gateway(token) else token.lifetime_seconds
     if spec.name == "claude":
         injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url)
     else:
@@ -199,7 +203,8 @@ def _run_session(tool: str, argv: list[str], env: dict[str, str], token: CachedT
     base = {"session_id": session_id, "tool": tool, "host": _hostname()[:255],
             "repository": repository, "token_id": token.claims.get("jti")}
     scope = str(token.claims["key_scope"])
-    key_server = keyserve.KeyServer(scope, deps.open_store, keystore.key_entry(scope)) if deps.serve_keys else None
+    serve = deps.serve_keys and not enforced.held_by_gateway(token)
+    key_server = keyserve.KeyServer(scope, deps.open_store, keystore.key_entry(scope)) if serve else None
     if key_server:
         env = {**env, keyserve.ENV_SOCKET: key_server.address}
     start_flush = threading.Timer(START_FLUSH_DELAY_SECONDS, deps.start_flusher, [deps.spool_dir])
@@ -233,7 +238,8 @@ def _hostname() -> str:
 
 
 def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Deps | None = None) -> str:
-    """The key for the approved scope, after re-checking the approval (cached token, else the server).
+    """The key for the approved scope, after re-checking the approval (cached token, else the server);
+    in enforced mode the approval token itself (renewed when it would expire before the next call).
 
     Called by the tool (Claude's apiKeyHelper, Codex's provider auth command); the caller prints the
     key on stdout and nothing else. Refusals raise AigateError, so the tool gets a non-zero exit.
@@ -244,6 +250,11 @@ def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Dep
     if cfg.server.enforced and cfg.server.value != server:
         raise NotApproved(f"the enforced aigate server is {cfg.server.value}, not {server}")
     token = approved_token(spec.name, server, repository, cfg, deps)
+    if enforced.held_by_gateway(token):  # the approval token is the tool's only credential
+        if enforced.needs_renewal(token, deps.clock()):
+            issuer = enrollment.require(server, deps.enrollments).issuer
+            token = deps.fetch(server, spec.name, repository, issuer, cfg.ca_bundle.value)
+        return token.token
     scope = str(token.claims["key_scope"])
     key = _key_from_session(deps.env.get(keyserve.ENV_SOCKET), scope)
     if key is None:

@@ -62,13 +62,16 @@ def _sh_quote(arg: str) -> str:
 def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None) -> Injection:
     """Claude Code's :class:`Injection`: ``--settings`` with an ``apiKeyHelper`` running ``helper`` (the
     argv of the key helper, shell-quoted), merged with the user's own ``--settings`` (JSON or a file)
-    where they gave one; ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS`` = ``ttl_seconds`` * 1000; and
-    ``ANTHROPIC_BASE_URL`` when the policy sets ``base_url``. ``user_args`` follow unchanged.
-    UsageError (2) when the user's settings set ``apiKeyHelper`` or cannot be read as JSON."""
-    ours = {"apiKeyHelper": shell_command(helper)}
+    where they gave one; ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS`` = ``ttl_seconds`` * 1000; and, when the
+    policy sets ``base_url``, ``ANTHROPIC_BASE_URL`` both in the environment and in the settings'
+    ``env`` (which beats the user's and the repository's settings files; the user's own ``env`` is
+    merged). ``user_args`` follow unchanged. UsageError (2) when the user's settings set
+    ``apiKeyHelper`` or cannot be read as JSON."""
+    ours: dict[str, Any] = {"apiKeyHelper": shell_command(helper)}
     env = {"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": str(ttl_seconds * 1000)}
-    if base_url:
+    if base_url:  # also in --settings' env, which beats the user's and the repository's settings files
         env["ANTHROPIC_BASE_URL"] = base_url
+        ours["env"] = {"ANTHROPIC_BASE_URL": base_url}
     found = _find_option(user_args, "--settings")
     if found is None:
         return Injection(["--settings", json.dumps(ours)] + list(user_args), env)
@@ -79,6 +82,8 @@ def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, bas
             "your --settings sets apiKeyHelper, which aigate sets to hand Claude Code the approved key",
             hint="remove apiKeyHelper from those settings; aigate merges the rest",
         )
+    if "env" in ours:
+        ours["env"] = {**(theirs.get("env") if isinstance(theirs.get("env"), dict) else {}), **ours["env"]}
     merged = ["--settings", json.dumps({**theirs, **ours})]
     return Injection(list(user_args[:start]) + merged + list(user_args[end:]), env)
 

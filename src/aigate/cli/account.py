@@ -90,8 +90,8 @@ def _print_status(report: dict[str, Any]) -> None:
     if report["problem"]:
         lines.append(f"problem     {safe(report['problem'])}")
     lines.append("")
-    lines += _table(("tool", "policy", "key scope", "grant until", "cached token until"),
-                    [(t["tool"], t["approval"], t["key_scope"], t["grant_expires_at"] or "-",
+    lines += _table(("tool", "policy", "key scope", "key held by", "grant until", "cached token until"),
+                    [(t["tool"], t["approval"], t["key_scope"], _holder(t["key_source"]), t["grant_expires_at"] or "-",
                       t["cached_token_expires_at"] or "-") for t in report["tools"]])
     lines.append("")
     if report["keys"]:
@@ -104,6 +104,10 @@ def _print_status(report: dict[str, Any]) -> None:
     lines += _table(("setting", "value", "from"), [(name, s["value"] or "-", s["source"])
                                                    for name, s in report["settings"].items()])
     typer.echo("\n".join(lines))
+
+
+def _holder(key_source: str) -> str:
+    return "the gateway (enforced mode)" if key_source == "gateway" else "this computer's keyring"
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:

@@ -120,3 +120,34 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Enforced mode (migration 0003_gateway). A vendor key is stored only encrypted (AEAD, see
+# ``vendor_keys.py``; the key-encryption key is a file in the data dir, never in the database).
+vendor_keys = Table(
+    "vendor_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("sealed", Text, nullable=False),  # base64url(nonce || AES-256-GCM ciphertext+tag), AAD = scope
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("credential_hash", String(64), nullable=False),  # SHA-256 hex of agw_<id>_<secret>
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Authorized model calls through a gateway, counted per UTC day, user, tool and scope.
+gateway_usage = Table(
+    "gateway_usage",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("email", String(254), primary_key=True),
+    Column("tool", String(64), primary_key=True),
+    Column("scope", String(64), primary_key=True),
+    Column("calls", BigInteger, nullable=False),
+)

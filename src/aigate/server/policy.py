@@ -18,6 +18,8 @@ from typing import Any
 from aigate.constants import (
     COMPETING_CREDENTIALS,
     DEFAULT_KEY_SCOPES,
+    KEY_SOURCE_GATEWAY,
+    KEY_SOURCE_LAPTOP,
     ApprovalMode,
     is_key_scope,
     normalize_repository,
@@ -28,7 +30,8 @@ from aigate.server.policy_lines import LineFinder
 DEFAULT_TOKEN_TTL = 600
 DEFAULT_REVIEW_TTL = 7 * 86400
 _TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules"}
-_TOOL_KEYS = {"key_scope", "base_url", "env"}
+_TOOL_KEYS = {"key_scope", "key_source", "base_url", "env"}
+KEY_SOURCES = (KEY_SOURCE_LAPTOP, KEY_SOURCE_GATEWAY)
 _RULE_KEYS = {"groups", "tools", "approval", "max_duration", "key_scope", "repos_denied"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_FORBIDDEN = {"PATH", "HOME", "SHELL", "USER", "LOGNAME", "PYTHONPATH", "PYTHONHOME", "NODE_OPTIONS",
@@ -91,6 +94,7 @@ class ToolPolicy:
     key_scope: str
     base_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    key_source: str = KEY_SOURCE_LAPTOP  # "gateway": enforced mode, the vendor key stays on the gateway
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class Verdict:
     base_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     repos_denied: tuple[str, ...] = ()
+    key_source: str = KEY_SOURCE_LAPTOP
 
     def repository_denied(self, repository: str | None) -> bool:
         """True when the normalized ``repository`` matches one of the rule's ``repos_denied``."""
@@ -145,8 +150,22 @@ class Policy:
             if rule.matches(tool, groups):
                 return Verdict(tool, rule.approval, rule.key_scope or spec.key_scope,
                                rule.max_duration if rule.approval != ApprovalMode.DENY else 0,
-                               spec.base_url, dict(spec.env), rule.repos_denied)
-        return Verdict(tool, ApprovalMode.DENY, spec.key_scope, 0, spec.base_url, dict(spec.env))
+                               spec.base_url, dict(spec.env), rule.repos_denied, spec.key_source)
+        return Verdict(tool, ApprovalMode.DENY, spec.key_scope, 0, spec.base_url, dict(spec.env),
+                       key_source=spec.key_source)
+
+    def gateway_scopes(self) -> dict[str, set[str]]:
+        """``{key scope: {tool, ...}}`` for the tools whose ``key_source`` is ``"gateway"``: each
+        tool's own scope and every scope a rule gives it (a route of the gateway serves one scope)."""
+        scopes: dict[str, set[str]] = {}
+        for tool in self.tools.values():
+            if tool.key_source != KEY_SOURCE_GATEWAY:
+                continue
+            scopes.setdefault(tool.key_scope, set()).add(tool.name)
+            for rule in self.rules:
+                if rule.key_scope and ("*" in rule.tools or tool.name in rule.tools):
+                    scopes.setdefault(rule.key_scope, set()).add(tool.name)
+        return scopes
 
 
 def load_policy(path: Path) -> Policy:
@@ -244,6 +263,14 @@ class _Checker:
         if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
             self.report(at("base_url"), f"[tools.{name}] base_url must be a URL such as \"https://gateway/x\"")
             base_url = None
+        key_source = spec.get("key_source", KEY_SOURCE_LAPTOP)
+        if key_source not in KEY_SOURCES:
+            self.report(at("key_source"), f"[tools.{name}] key_source must be \"laptop\" or \"gateway\" "
+                        f"(got {key_source!r})")
+            key_source = KEY_SOURCE_LAPTOP
+        elif key_source == KEY_SOURCE_GATEWAY and base_url is None:
+            self.report(at("key_source"), f"[tools.{name}] key_source = \"gateway\" needs base_url = \"...\": "
+                        "the gateway's URL for this tool's key scope (e.g. \"https://aigw.corp.example/anthropic\")")
         env = spec.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
             self.report(at("env"), f"[tools.{name}] env must be a table of strings, e.g. {{ NAME = \"1\" }}")
@@ -252,7 +279,7 @@ class _Checker:
             why = env_name_problem(var)
             if why:
                 self.report(self.lines.env_key(f"tools.{name}", var, at("env")), f"[tools.{name}] env: {why}")
-        return ToolPolicy(name, scope, base_url, dict(env))
+        return ToolPolicy(name, scope, base_url, dict(env), key_source)
 
     def rule(self, index: int, spec: Any, tools: dict[str, ToolPolicy]) -> Rule | None:
         header = self.lines.array_table("rules", index)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aigate.errors import ConfigError
 from aigate.server import db as dbmod
+from aigate.server.gateway_authz import GatewayState, flush_usage
 from aigate.server.policy import Policy, PolicyError, load_policy
 from aigate.server.settings import Settings
 from aigate.server.signing import KeyRing
@@ -27,8 +28,11 @@ class Services:
     policy: Policy
     keys: KeyRing
     clock: Callable[[], float] = time.time
+    gateway: GatewayState | None = None  # enforced mode: caches and usage counts (made by open_services)
 
     def close(self) -> None:
+        if self.gateway is not None:
+            flush_usage(self.gateway, self.writer.engine)
         self.writer.close()
         self.db.close()
 
@@ -54,4 +58,4 @@ def open_services(settings: Settings, clock: Callable[[], float] = time.time) ->
         database.close()
         raise
     writer = Writer(dbmod.make_engine(settings.db_url, writer=True, pool_size=1), clock)
-    return Services(settings, database, writer, policy, keys, clock)
+    return Services(settings, database, writer, policy, keys, clock, GatewayState(settings.data_dir))

@@ -56,6 +56,10 @@ class SigningKey:
     retired_at: int | None
     header_b64: str  # the encoded JWS header, the same for every token of this key
 
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r}, retired_at={self.retired_at})"
 
@@ -164,6 +168,16 @@ class KeyRing:
         payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{key.header_b64}.{payload}".encode("ascii")
         return key.kid, f"{key.header_b64}.{payload}.{b64url(key.private.sign(signing_input))}"
+
+    def public_key(self, kid: Any, now: float) -> Ed25519PublicKey | None:
+        """The public key of ``kid`` when the JWKS publishes it at ``now`` (else None): what a token
+        the server checks itself (enforced mode) must be signed with."""
+        self._refresh()
+        grace = self.token_ttl + RELOAD_SECONDS + PUBLISH_MARGIN_SECONDS
+        for key in self._keys:
+            if key.kid == kid and (key.retired_at is None or now < key.retired_at + grace):
+                return key.public
+        return None
 
     def jwks(self, now: float) -> dict[str, Any]:
         """RFC 7517 JWK Set: the current key and retired keys whose tokens may still be valid."""

@@ -70,7 +70,7 @@ def claims_for(caller: Caller, verdict: Verdict, grant: ActiveGrant, repository:
         "exp": min(issued + token_ttl, grant.expires_at), "jti": secrets.token_urlsafe(16),
         p.CLAIM_TOOL: verdict.tool, p.CLAIM_KEY_SCOPE: grant.key_scope,
         p.CLAIM_ACCESS_REQUEST: grant.access_request_id, p.CLAIM_REPOSITORY: repository,
-        p.CLAIM_BASE_URL: verdict.base_url, p.CLAIM_ENV: verdict.env,
+        p.CLAIM_BASE_URL: verdict.base_url, p.CLAIM_ENV: verdict.env, p.CLAIM_KEY_SOURCE: verdict.key_source,
     }
 
 

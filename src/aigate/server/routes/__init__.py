@@ -1,5 +1,6 @@
 """HTTP routes, one module per resource; every path comes from :class:`aigate.protocol.Paths`."""
 
-from aigate.server.routes import access_requests, enrollment, health, sessions, tokens
+from aigate.server.routes import access_requests, enrollment, gateway_authz, health, sessions, tokens
 
-ROUTERS = [health.router, enrollment.router, access_requests.router, tokens.router, sessions.router]
+ROUTERS = [health.router, enrollment.router, access_requests.router, tokens.router, sessions.router,
+           gateway_authz.router]

@@ -35,7 +35,8 @@ async def me(caller: CallerDep, services: ServicesDep) -> p.Me:
         if verdict is None:  # not reached: every name of policy.tools resolves
             continue
         tools.append(p.ToolAccess(name, verdict.approval, verdict.key_scope, verdict.max_duration,
-                                  grants.get(name) if verdict.approval != p.ApprovalMode.DENY else None))
+                                  grants.get(name) if verdict.approval != p.ApprovalMode.DENY else None,
+                                  verdict.key_source))
     return p.Me(caller.public(), caller.device_id, services.settings.public_url, policy.token_ttl, tools)
 
 

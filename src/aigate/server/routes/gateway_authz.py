@@ -1,0 +1,104 @@
+"""``/v1/gateway/authorize/{scope}``: the authorization subrequest of a gateway (nginx ``auth_request``,
+Envoy ``ext_authz`` over HTTP, Traefik and Caddy forward-auth); any method, no body read, and any
+path after the scope (Envoy appends the original path). The decision is :mod:`..gateway_authz`'s;
+the contract is in :mod:`aigate.gateway_protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request, Response
+
+from aigate import gateway_protocol as g
+from aigate.protocol import ProblemCode
+from aigate.server import usage
+from aigate.server.deps import ServicesDep
+from aigate.server.gateway_authz import Decision, check_token, live_decision, refuse, tool_credential
+from aigate.server.problems import problem_response
+
+router = APIRouter(tags=["gateway"])
+log = logging.getLogger("aigate.server")
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_PROBLEMS = {401: {"description": "no, or no valid, approval token: the tool should fetch a fresh one"},
+             403: {"description": "not a registered gateway, or the approval is not (or no longer) live"},
+             503: {"description": "no vendor key is stored for this scope, or the database is down"}}
+_SUMMARY = ("Authorize one model call of a tool through a gateway; 200 carries the scope's vendor key "
+            "(X-Aigate-Vendor-Key) to a registered gateway only")
+_tasks: set[asyncio.Task] = set()
+
+
+@router.api_route(g.AUTHORIZE_PATH, methods=_METHODS, summary=_SUMMARY, responses=_PROBLEMS)
+async def authorize(scope: str, request: Request, services: ServicesDep) -> Response:
+    return await decide(services, scope, request)
+
+
+@router.api_route(g.AUTHORIZE_PATH + "/{rest:path}", methods=_METHODS, summary=_SUMMARY, responses=_PROBLEMS,
+                  include_in_schema=False)
+async def authorize_with_path(scope: str, rest: str, request: Request, services: ServicesDep) -> Response:
+    return await decide(services, scope, request)
+
+
+async def decide(services, scope: str, request: Request) -> Response:
+    state = services.gateway
+    now = services.clock()
+    headers = request.headers
+    credential = headers.get(g.GATEWAY_CREDENTIAL_HEADER, "").strip()
+    fresh, gateway = state.gateways.cached(credential) if credential else (True, None)
+    if not fresh:
+        gateway = await services.db.read_fast(state.gateways.load, credential)
+    if gateway is None:
+        return _refusal(refuse(403, ProblemCode.FORBIDDEN, f"only a registered gateway may ask here (send "
+                               f"{g.GATEWAY_CREDENTIAL_HEADER}; `aigate-server gateway add NAME`)"), request)
+    token = tool_credential({"x-api-key": headers.get("x-api-key", ""),
+                             "authorization": headers.get("authorization", "")})
+    if token is None:
+        return _refusal(refuse(401, ProblemCode.UNAUTHENTICATED, "no approval token: run the tool with "
+                               "`aigate run`"), request)
+    if isinstance(token, Decision):
+        return _refusal(token, request)
+    decision = state.cached_decision(token, scope, now)
+    if decision is None:
+        claims, decision = check_token(token, keys=services.keys, issuer=services.settings.public_url,
+                                       scope=scope, policy=services.policy, now=now)
+        if decision is None:
+            decision = await services.db.read_fast(live_decision, claims, now)
+        state.remember(token, scope, decision, float(claims.get("exp", 0)))
+    if not decision.allowed:
+        return _refusal(decision, request)
+    fresh, key = state.vendor_keys.cached(scope)
+    if not fresh:
+        key = await services.db.read(state.vendor_keys.load, scope)
+    if key is None:
+        return _refusal(refuse(503, ProblemCode.UNAVAILABLE, f"no vendor key is stored for the scope {scope!r}: "
+                               f"`aigate-server keys set {scope}`"), request)
+    state.usage.count(now, decision.email, decision.tool, scope)
+    if state.usage.due():
+        _flush_usage(services)
+    name, form = g.VENDOR_KEY_STYLE.get(decision.tool, ("x-api-key", "{key}"))
+    answer = {g.VENDOR_KEY_HEADER: key, name: form.format(key=key), g.USER_HEADER: decision.email,
+              g.TOOL_HEADER: decision.tool, g.SCOPE_HEADER: scope, "Cache-Control": "no-store"}
+    return Response(status_code=200, headers=answer)
+
+
+def _refusal(decision: Decision, request: Request) -> Response:
+    headers = {g.REASON_HEADER: decision.code.value if decision.code else "refused", "Cache-Control": "no-store"}
+    if decision.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return problem_response(decision.status, decision.code or ProblemCode.FORBIDDEN, decision.detail,
+                            instance=request.url.path, headers=headers)
+
+
+def _flush_usage(services) -> None:
+    counts = services.gateway.usage.take()
+
+    async def flush() -> None:
+        try:
+            await services.writer.submit(usage.add_job(counts))
+        except Exception as err:  # noqa: BLE001 - counts are for cost reports; never fail a model call
+            log.warning("usage counts not written: %s", type(err).__name__)
+
+    task = asyncio.get_running_loop().create_task(flush())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
