@@ -29,15 +29,19 @@ _SUMMARY = ("Authorize one model call of a tool through a gateway; 200 carries t
 _tasks: set[asyncio.Task] = set()
 
 
-@router.api_route(g.AUTHORIZE_PATH, methods=_METHODS, summary=_SUMMARY, responses=_PROBLEMS)
 async def authorize(scope: str, request: Request, services: ServicesDep) -> Response:
     return await decide(services, scope, request)
 
 
-@router.api_route(g.AUTHORIZE_PATH + "/{rest:path}", methods=_METHODS, summary=_SUMMARY, responses=_PROBLEMS,
-                  include_in_schema=False)
 async def authorize_with_path(scope: str, rest: str, request: Request, services: ServicesDep) -> Response:
     return await decide(services, scope, request)
+
+
+for _method in _METHODS:  # one operation per method, each with its own operationId
+    router.add_api_route(g.AUTHORIZE_PATH, authorize, methods=[_method], summary=_SUMMARY, responses=_PROBLEMS,
+                         operation_id=f"gateway_authorize_{_method.lower()}")
+router.add_api_route(g.AUTHORIZE_PATH + "/{rest:path}", authorize_with_path, methods=_METHODS,
+                     include_in_schema=False)
 
 
 async def decide(services, scope: str, request: Request) -> Response:
