@@ -120,6 +120,25 @@ class ProblemCode(str, enum.Enum):
     INTERNAL = "internal"  # 500: a bug; the detail never carries internals
 
 
+# --- enforced mode: the gateway authorization endpoint (docs/enforced-mode.md) -----------------------
+# A gateway (nginx ``auth_request``, Envoy ``ext_authz`` over HTTP, Traefik or Caddy forward-auth) asks
+# ``{any method} Paths.GATEWAY_AUTHORIZE[/anything]`` for each model call, passing on the tool's own
+# headers (its approval token as ``x-api-key`` or ``Authorization: Bearer``) and adding its credential.
+# 200 carries the scope's vendor key, to a registered gateway only; 401 (no or bad token: the tool fetches
+# a fresh one), 403 (not a gateway, not live, another scope, a tool not in enforced mode) or 503 (no
+# vendor key stored) carry a problem details body and the problem code in GATEWAY_REASON_HEADER.
+
+GATEWAY_AUTHORIZE_PREFIX = Paths.GATEWAY_AUTHORIZE.removesuffix("/{scope}")
+GATEWAY_CREDENTIAL_HEADER = "X-Aigate-Gateway-Credential"
+GATEWAY_VENDOR_KEY_HEADER = "X-Aigate-Vendor-Key"
+GATEWAY_USER_HEADER = "X-Aigate-User"
+GATEWAY_TOOL_HEADER = "X-Aigate-Tool"
+GATEWAY_SCOPE_HEADER = "X-Aigate-Scope"
+GATEWAY_REASON_HEADER = "X-Aigate-Reason"
+#: The header each tool's vendor takes the key in, and its value's form (DESIGN notes, "Enforced mode").
+VENDOR_KEY_STYLE = {"claude": ("x-api-key", "{key}"), "codex": ("Authorization", "Bearer {key}")}
+
+
 # --- tools, key scopes, credentials -----------------------------------------------------------------
 
 DEFAULT_KEY_SCOPES = {"claude": "anthropic", "codex": "openai"}

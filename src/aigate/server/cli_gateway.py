@@ -169,7 +169,7 @@ def gateway_nginx_config(
 
 
 def _routes(specs: list[str], settings) -> list[nginx_config.Route]:
-    from aigate.gateway_protocol import VENDOR_KEY_STYLE
+    from aigate.constants import VENDOR_KEY_STYLE
     from aigate.server.services import read_policy
 
     used = read_policy(settings).gateway_scopes()

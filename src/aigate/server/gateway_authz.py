@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from aigate import gateway_protocol as g
 from aigate import protocol as p
 from aigate.server.db import Prepared
 from aigate.server.gateways import GatewayAuth
@@ -31,6 +30,9 @@ from aigate.server.usage import UsageCounter
 from aigate.server.vendor_keys import VendorKeyCache
 
 _TOOL_CREDENTIAL_LIMIT = 8192
+#: How long one server process reuses a decision read from the database: a revocation, a disabled user
+#: or a logged-out device stops the next call within this (the promise is 5 s).
+DECISION_CACHE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class GatewayState:
 
     def cached_decision(self, token: str, scope: str, now: float) -> Decision | None:
         entry = self._decisions.get((_digest(token), scope))
-        if entry is None or self.clock() - entry[0] > g.DECISION_CACHE_SECONDS:
+        if entry is None or self.clock() - entry[0] > DECISION_CACHE_SECONDS:
             return None
         _, decision, exp = entry
         if decision.allowed and now >= exp:

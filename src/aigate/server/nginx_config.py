@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from aigate import gateway_protocol as g
+from aigate import constants as c
 from aigate.errors import UsageError
 
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
@@ -89,7 +89,7 @@ def is_loopback(listen: str) -> bool:
 
 def credential_directive(credential: str) -> str:
     """The nginx line that sends the gateway's credential on each authorization subrequest."""
-    return f'proxy_set_header {g.GATEWAY_CREDENTIAL_HEADER} "{credential}";\n'
+    return f'proxy_set_header {c.GATEWAY_CREDENTIAL_HEADER} "{credential}";\n'
 
 
 def _ssl_lines(upstream: Upstream, ca_file: str, indent: str) -> list[str]:
@@ -163,7 +163,7 @@ def server_block(routes: list[Route], *, listen: str, server: Upstream, credenti
 def _auth_location(route: Route, server: Upstream, credential_include: str, server_ca: str) -> list[str]:
     return [f"    location = /.aigate-authorize/{route.scope} {{",
             "        internal;",
-            f"        proxy_pass {server.scheme}://aigate_server{server.path}{g.AUTHORIZE_PREFIX}/{route.scope};",
+            f"        proxy_pass {server.scheme}://aigate_server{server.path}{c.GATEWAY_AUTHORIZE_PREFIX}/{route.scope};",
             "        proxy_http_version 1.1;",
             "        proxy_pass_request_body off;",
             '        proxy_set_header Content-Length "";',
@@ -183,17 +183,17 @@ def _route_location(index: int, route: Route, upstream_ca: str) -> list[str]:
     return [f"    location /{route.scope}/ {{",
             f"        set $aigate_scope {route.scope};",
             f"        auth_request /.aigate-authorize/{route.scope};",
-            f"        auth_request_set $aigate_key $upstream_http_{_var(g.VENDOR_KEY_HEADER)};",
-            f"        auth_request_set $aigate_user $upstream_http_{_var(g.USER_HEADER)};",
-            f"        auth_request_set $aigate_tool $upstream_http_{_var(g.TOOL_HEADER)};",
-            f"        auth_request_set $aigate_reason $upstream_http_{_var(g.REASON_HEADER)};",
+            f"        auth_request_set $aigate_key $upstream_http_{_var(c.GATEWAY_VENDOR_KEY_HEADER)};",
+            f"        auth_request_set $aigate_user $upstream_http_{_var(c.GATEWAY_USER_HEADER)};",
+            f"        auth_request_set $aigate_tool $upstream_http_{_var(c.GATEWAY_TOOL_HEADER)};",
+            f"        auth_request_set $aigate_reason $upstream_http_{_var(c.GATEWAY_REASON_HEADER)};",
             f"        proxy_pass {route.upstream.scheme}://{_name(index, route.scope)}{route.upstream.path}/;",
             "        proxy_http_version 1.1;",
             '        proxy_set_header Connection "";',
             f"        proxy_set_header Host {route.upstream.host_header};",
             *key_lines,
             '        proxy_set_header api-key "";',
-            f'        proxy_set_header {g.GATEWAY_CREDENTIAL_HEADER} "";',
+            f'        proxy_set_header {c.GATEWAY_CREDENTIAL_HEADER} "";',
             "        proxy_buffering off;",
             "        proxy_request_buffering off;",
             "        proxy_read_timeout 900s;",

@@ -1,7 +1,7 @@
 """``/v1/gateway/authorize/{scope}``: the authorization subrequest of a gateway (nginx ``auth_request``,
 Envoy ``ext_authz`` over HTTP, Traefik and Caddy forward-auth); any method, no body read, and any
 path after the scope (Envoy appends the original path). The decision is :mod:`..gateway_authz`'s;
-the contract is in :mod:`aigate.gateway_protocol`.
+the contract is in :mod:`aigate.constants` ("enforced mode") and docs/enforced-mode.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 
 from fastapi import APIRouter, Request, Response
 
-from aigate import gateway_protocol as g
+from aigate import constants as c
 from aigate.protocol import ProblemCode
 from aigate.server import usage
 from aigate.server.deps import ServicesDep
@@ -38,9 +38,9 @@ async def authorize_with_path(scope: str, rest: str, request: Request, services:
 
 
 for _method in _METHODS:  # one operation per method, each with its own operationId
-    router.add_api_route(g.AUTHORIZE_PATH, authorize, methods=[_method], summary=_SUMMARY, responses=_PROBLEMS,
+    router.add_api_route(c.Paths.GATEWAY_AUTHORIZE, authorize, methods=[_method], summary=_SUMMARY, responses=_PROBLEMS,
                          operation_id=f"gateway_authorize_{_method.lower()}")
-router.add_api_route(g.AUTHORIZE_PATH + "/{rest:path}", authorize_with_path, methods=_METHODS,
+router.add_api_route(c.Paths.GATEWAY_AUTHORIZE + "/{rest:path}", authorize_with_path, methods=_METHODS,
                      include_in_schema=False)
 
 
@@ -48,13 +48,13 @@ async def decide(services, scope: str, request: Request) -> Response:
     state = services.gateway
     now = services.clock()
     headers = request.headers
-    credential = headers.get(g.GATEWAY_CREDENTIAL_HEADER, "").strip()
+    credential = headers.get(c.GATEWAY_CREDENTIAL_HEADER, "").strip()
     fresh, gateway = state.gateways.cached(credential) if credential else (True, None)
     if not fresh:
         gateway = await services.db.read_fast(state.gateways.load, credential)
     if gateway is None:
         return _refusal(refuse(403, ProblemCode.FORBIDDEN, f"only a registered gateway may ask here (send "
-                               f"{g.GATEWAY_CREDENTIAL_HEADER}; `aigate-server gateway add NAME`)"), request)
+                               f"{c.GATEWAY_CREDENTIAL_HEADER}; `aigate-server gateway add NAME`)"), request)
     token = tool_credential({"x-api-key": headers.get("x-api-key", ""),
                              "authorization": headers.get("authorization", "")})
     if token is None:
@@ -80,14 +80,14 @@ async def decide(services, scope: str, request: Request) -> Response:
     state.usage.count(now, decision.email, decision.tool, scope)
     if state.usage.due():
         _flush_usage(services)
-    name, form = g.VENDOR_KEY_STYLE.get(decision.tool, ("x-api-key", "{key}"))
-    answer = {g.VENDOR_KEY_HEADER: key, name: form.format(key=key), g.USER_HEADER: decision.email,
-              g.TOOL_HEADER: decision.tool, g.SCOPE_HEADER: scope, "Cache-Control": "no-store"}
+    name, form = c.VENDOR_KEY_STYLE.get(decision.tool, ("x-api-key", "{key}"))
+    answer = {c.GATEWAY_VENDOR_KEY_HEADER: key, name: form.format(key=key), c.GATEWAY_USER_HEADER: decision.email,
+              c.GATEWAY_TOOL_HEADER: decision.tool, c.GATEWAY_SCOPE_HEADER: scope, "Cache-Control": "no-store"}
     return Response(status_code=200, headers=answer)
 
 
 def _refusal(decision: Decision, request: Request) -> Response:
-    headers = {g.REASON_HEADER: decision.code.value if decision.code else "refused", "Cache-Control": "no-store"}
+    headers = {c.GATEWAY_REASON_HEADER: decision.code.value if decision.code else "refused", "Cache-Control": "no-store"}
     if decision.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(decision.status, decision.code or ProblemCode.FORBIDDEN, decision.detail,
