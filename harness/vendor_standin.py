@@ -163,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
             "x-api-key": headers.get("x-api-key"),
             "authorization": headers.get("authorization"),
             "user-agent": headers.get("user-agent"),
+            "anthropic-version": headers.get("anthropic-version"),
+            "anthropic-beta": headers.get("anthropic-beta"),
             "body_bytes": len(body),
         }
         self.server.record(entry)

@@ -10,7 +10,9 @@ A tour of the product, run for real:
  4. the approver approves; the developer stores the scoped API keys (demo keys, in an INSECURE
     plain-file keyring, allowed for demos only);
  5. `aigate run claude -p ...` and `aigate run codex exec ...`, with competing keys in the shell;
- 6. the stand-in shows it received exactly the scoped keys; `aigate status`; the audit trail.
+ 6. the stand-in shows it received exactly the scoped keys; `aigate status`; the audit trail;
+ 7. enforced mode: the vendor keys on the server, a real nginx gateway (when nginx is installed), a
+    second developer with no key at all, a revocation refused by the gateway, and `aigate-server usage`.
 
 Everything it starts is stopped at the end, also on failure or Ctrl-C. Stdlib only: it runs with
 any python3 >= 3.11 and builds the rest itself.
@@ -38,9 +40,26 @@ sys.path.insert(0, str(REPO))  # for harness/ (a script run as a file has only s
 
 from harness import toolenv, vendor_standin  # noqa: E402
 
+SERVER_KEYS = {"anthropic": "sk-ant-demo-9999-server-held-e5f6", "openai": "sk-openai-demo-9999-server-held-a7b8"}
 DEMO_KEYS = {"anthropic": "sk-ant-demo-0000-scoped-a1b2", "openai": "sk-openai-demo-0000-scoped-c3d4"}
 COMPETING = {"ANTHROPIC_API_KEY": "sk-ant-competing-from-shell", "OPENAI_API_KEY": "sk-openai-competing",
              "CODEX_API_KEY": "sk-codex-competing"}
+ENFORCED_POLICY = """\
+token_ttl = "10m"
+[tools.claude]
+key_scope = "anthropic"
+key_source = "gateway"
+base_url = "{gateway}/anthropic"
+[tools.codex]
+key_scope = "openai"
+key_source = "gateway"
+base_url = "{gateway}/openai"
+[[rules]]
+groups = ["*"]
+tools = ["*"]
+approval = "required"
+max_duration = "8h"
+"""
 BOLD, DIM, GREEN, RED, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() \
     else ("", "", "", "", "")
 
@@ -267,6 +286,91 @@ class Demo:
             print(f"  {event['seq']:>3}  {event['action']:<25} {event.get('actor') or '-':<21} {detail}")
         self.server_cli("audit", "verify")
 
+    def enforced_mode(self) -> None:
+        step("9. Enforced mode: the vendor keys live on the server; an nginx gateway puts them on each call")
+        nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+        if nginx is None:
+            note("nginx is not installed (apt-get install nginx-light): enforced mode is skipped")
+            return
+        gateway_port = free_port()
+        gateway = f"http://127.0.0.1:{gateway_port}"
+        policy = self.base / "enforced-policy.toml"
+        policy.write_text(ENFORCED_POLICY.format(gateway=gateway))
+        note(f"policy: claude and codex with key_source = \"gateway\", base_url {gateway}/anthropic and /openai")
+        for scope, key in SERVER_KEYS.items():
+            self.server_cli("keys", "set", scope, "--stdin", input=key + "\n")
+        self.server_cli("keys", "list")
+        credential = self.base / "gateway.credential"
+        out = self.server_cli("gateway", "add", "aigw1", quiet=True).stdout.strip().splitlines()
+        credential.write_text(out[-1] + "\n")
+        credential.chmod(0o600)
+        note(f"gateway aigw1 registered; its credential (the last line) is in {credential.name}, mode 0600")
+        prefix = self.base / "nginx"
+        (prefix / "temp").mkdir(parents=True)
+        config = self.server_cli("gateway", "nginx-config", "--listen", f"127.0.0.1:{gateway_port}",
+                                 "--route", f"anthropic={self.vendor_url}", "--route", f"openai={self.vendor_url}/v1",
+                                 "--server-url", self.url, "--credential-file", str(credential), "--full",
+                                 "--prefix", str(prefix), "--policy", str(policy), quiet=True)
+        (prefix / "nginx.conf").write_text(config.stdout)
+        note("(demo only: the stand-in speaks plain HTTP; a real route is https:// and verified)")
+        print(f"{BOLD}$ nginx -p {prefix} -c {prefix}/nginx.conf -g 'daemon off;' &{RESET}")
+        self.spawn([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+                   self.base / "nginx.out")
+        self.restart_server(policy)
+        self.enforced_developer(gateway)
+        self.enforced_results(prefix)
+
+    def restart_server(self, policy: Path) -> None:
+        print(f"{BOLD}$ aigate-server serve --port {self.port} --policy enforced-policy.toml &{RESET}")
+        server = self.children.pop(1)  # [stand-in, server, ...]
+        server.terminate()
+        server.wait(timeout=10)
+        self.spawn([str(BIN / "aigate-server"), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+                    "--policy", str(policy)], self.base / "server2.log")
+        wait_http(self.url + "/readyz")
+
+    def enforced_developer(self, gateway: str) -> None:
+        toolenv.seed_home(self.base / "dev2", self.project)
+        code = self.server_cli("users", "add", "dev2@corp.example", "--group", "dev",
+                               quiet=True).stdout.strip().splitlines()[-1]
+        self.aigate("dev2", "login", "--server", self.url, "--code", code)
+        for tool in ("claude", "codex"):
+            request_id = json.loads(self.aigate("dev2", "request", tool, "--reason", "demo: enforced mode", "--json",
+                                                quiet=True).stdout)["id"]
+            self.aigate("approver", "admin", "approve", request_id, quiet=True)
+        self.aigate("dev2", "keys", "list")
+        note("dev2 has no key at all; their tools' only credential is their approval token")
+        self.aigate("dev2", "run", "--dry-run", "claude", "-p", "hi")
+        claude = self.aigate("dev2", "run", "claude", "-p", "Hello Claude, through the gateway?", quiet=True,
+                             extra=COMPETING)
+        print(f"  {GREEN}claude replied:{RESET} {claude.stdout.strip()}")
+        codex = self.aigate("dev2", "run", "codex", "exec", "Hello Codex, through the gateway?", quiet=True,
+                            extra=COMPETING)
+        reply = [line for line in codex.stdout.splitlines() if vendor_standin.REPLY_MARKER in line]
+        print(f"  {GREEN}codex replied:{RESET} {reply[-1] if reply else codex.stdout.strip()}")
+        request_id = next(r["id"] for r in json.loads(self.aigate("dev2", "requests", "--json", quiet=True).stdout)
+                          if r["tool"] == "claude")
+        self.aigate("approver", "admin", "revoke", request_id, "--reason", "demo: revoked")
+        time.sleep(3)
+        refused = self.aigate("dev2", "run", "claude", "-p", "still there?", quiet=True, expect=1)
+        print(f"  {GREEN}after the revocation, the gateway refused the call:{RESET} {refused.stdout.strip()}")
+
+    def enforced_results(self, prefix: Path) -> None:
+        records = vendor_standin.read_log(self.vendor_log)
+        for api, path, key in (("Anthropic", "/v1/messages", SERVER_KEYS["anthropic"]),
+                               ("OpenAI", "/v1/responses", SERVER_KEYS["openai"])):
+            calls = [r for r in records if r["path"].split("?")[0] == path
+                     and vendor_standin.credentials_seen([r]) & set(SERVER_KEYS.values())]
+            print(f"  {api}: {len(calls)} request(s) through the gateway, each with only the server-held key "
+                  f"{mask(key)}: {GREEN}OK{RESET}" if calls else f"  {api}: {RED}no call through the gateway{RESET}")
+            if not calls or any(vendor_standin.credentials_seen([r]) != {key} for r in calls):
+                raise DemoFailed(f"the {api} stand-in did not see exactly the server-held key")
+        note("the gateway's JSON access log (user, tool, scope, status; never a credential):")
+        for line in (prefix / "access.log").read_text().splitlines()[-4:]:
+            print(f"  {line}")
+        time.sleep(5.5)  # usage counts are written every 5 s
+        self.server_cli("usage")
+
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
@@ -287,6 +391,7 @@ def main() -> int:
         demo.run_tools()
         demo.show_credentials()
         demo.show_status_and_audit()
+        demo.enforced_mode()
     except DemoFailed as err:
         print(f"\n{RED}demo failed: {err}{RESET}\nlogs kept in {base}", file=sys.stderr)
         return 1

@@ -213,14 +213,27 @@ def test_a_streamed_reply_arrives_in_pieces(member, vendor, enforced):
     body = {"model": "m", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": "one two three four five"}]}
     arrivals = []
     start = time.monotonic()
+    headers = {"x-api-key": token, "anthropic-version": "2023-06-01", "anthropic-beta": "fine-grained-tool-streaming-2025-05-14"}
     with httpx.stream("POST", f"{enforced.gateway.url}/anthropic/v1/messages", json=body, timeout=30,
-                      headers={"x-api-key": token, "anthropic-version": "2023-06-01"}) as answer:
+                      headers=headers) as answer:
         assert answer.status_code == 200
         for chunk in answer.iter_raw():
             if chunk:
                 arrivals.append(time.monotonic() - start)
     assert len(arrivals) > 3
     assert arrivals[-1] - arrivals[0] > 1.0  # the first pieces came long before the end
+    (call,) = vendor.model_calls()
+    assert (call["anthropic-version"], call["anthropic-beta"]) == (headers["anthropic-version"], headers["anthropic-beta"])
+
+
+def test_a_large_request_body_passes(member, vendor, enforced):
+    token = _token(member, "claude")
+    big = "x" * (8 * 1024 * 1024)  # 8 MiB: above nginx's default limit (1 MiB) and buffers
+    answer = httpx.post(f"{enforced.gateway.url}/anthropic/v1/messages/count_tokens", timeout=60,
+                        headers={"x-api-key": token}, json={"model": "m", "messages": [{"role": "user", "content": big}]})
+    assert answer.status_code == 200, answer.text
+    (call,) = [r for r in vendor.records() if r["path"].endswith("/count_tokens")]
+    assert call["body_bytes"] > 8 * 1024 * 1024
 
 
 def test_unknown_paths_and_the_access_log_hold_no_credential(member, enforced):

@@ -1,14 +1,14 @@
 """Usage: authorized model calls through a gateway, per UTC day, user, tool and key scope.
 
 The authorization endpoint counts in memory (:class:`UsageCounter`, no database write per call) and
-hands the counts to the writer every ``FLUSH_SECONDS`` and when the server stops;
+hands the counts to the writer ``FLUSH_SECONDS`` after the first call it counted, and when the server
+stops;
 ``aigate-server usage`` reads the table. Counts are for approvers and for cost, not an audit record.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,21 +23,19 @@ class UsageCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, str, str], int] = {}
-        self.flushed_at = time.monotonic()
 
-    def count(self, now: float, email: str, tool: str, scope: str) -> None:
+    def count(self, now: float, email: str, tool: str, scope: str) -> bool:
+        """Count one call; True when it is the first since the last :meth:`take` (schedule a flush)."""
         day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
         key = (day, email, tool, scope)
         with self._lock:
+            first = not self._counts
             self._counts[key] = self._counts.get(key, 0) + 1
-
-    def due(self) -> bool:
-        return bool(self._counts) and time.monotonic() - self.flushed_at >= FLUSH_SECONDS
+        return first
 
     def take(self) -> dict[tuple[str, str, str, str], int]:
         with self._lock:
             counts, self._counts = self._counts, {}
-        self.flushed_at = time.monotonic()
         return counts
 
 

@@ -77,9 +77,8 @@ async def decide(services, scope: str, request: Request) -> Response:
     if key is None:
         return _refusal(refuse(503, ProblemCode.UNAVAILABLE, f"no vendor key is stored for the scope {scope!r}: "
                                f"`aigate-server keys set {scope}`"), request)
-    state.usage.count(now, decision.email, decision.tool, scope)
-    if state.usage.due():
-        _flush_usage(services)
+    if state.usage.count(now, decision.email, decision.tool, scope):
+        _flush_usage_later(services)
     name, form = c.VENDOR_KEY_STYLE.get(decision.tool, ("x-api-key", "{key}"))
     answer = {c.GATEWAY_VENDOR_KEY_HEADER: key, name: form.format(key=key), c.GATEWAY_USER_HEADER: decision.email,
               c.GATEWAY_TOOL_HEADER: decision.tool, c.GATEWAY_SCOPE_HEADER: scope, "Cache-Control": "no-store"}
@@ -94,12 +93,15 @@ def _refusal(decision: Decision, request: Request) -> Response:
                             instance=request.url.path, headers=headers)
 
 
-def _flush_usage(services) -> None:
-    counts = services.gateway.usage.take()
+def _flush_usage_later(services) -> None:
+    """Write the counts FLUSH_SECONDS from now: one write for all the calls counted meanwhile."""
 
     async def flush() -> None:
+        await asyncio.sleep(usage.FLUSH_SECONDS)
+        counts = services.gateway.usage.take()
         try:
-            await services.writer.submit(usage.add_job(counts))
+            if counts:
+                await services.writer.submit(usage.add_job(counts))
         except Exception as err:  # noqa: BLE001 - counts are for cost reports; never fail a model call
             log.warning("usage counts not written: %s", type(err).__name__)
 
