@@ -27,12 +27,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "support"))
 
-from tests.support.gateway import NginxGateway, add_gateway, set_vendor_key
-from tests.support.postgres import free_port
-from tests.support.server import add_user, init_server, start_server
-from vendor_standin import VendorStandin
+from harness.gateway import NginxGateway, add_gateway, set_vendor_key  # noqa: E402
+from harness.postgres import free_port  # noqa: E402
+from harness.server import add_user, init_server, start_server  # noqa: E402
+from harness.vendor_standin import VendorStandin  # noqa: E402
 
 POLICY = """\
 token_ttl = "1h"

@@ -198,7 +198,7 @@ class Demo:
         self.server_cli("init")
         note("the default policy: every tool needs an approver, for at most 8 hours")
         stand_port = free_port()
-        self.spawn([sys.executable, str(REPO / "tests" / "support" / "vendor_standin.py"),
+        self.spawn([sys.executable, str(REPO / "harness" / "vendor_standin.py"),
                     "--port", str(stand_port), "--log", str(self.vendor_log)], self.base / "standin.out")
         self.vendor_url = f"http://127.0.0.1:{stand_port}"
         wait_http(self.vendor_url + "/")

@@ -10,24 +10,25 @@ half token lifetime, and a cached token with less than that left is renewed firs
 from __future__ import annotations
 
 from aigate.constants import CLAIM_BASE_URL, CLAIM_KEY_SOURCE, KEY_SOURCE_GATEWAY
+from aigate.tokencache import CachedToken
 
 
-def held_by_gateway(token) -> bool:
+def held_by_gateway(token: CachedToken) -> bool:
     """True when the (cached, verified) approval token says the vendor key is held by a gateway."""
-    return token.claims.get(CLAIM_KEY_SOURCE) == KEY_SOURCE_GATEWAY
+    return bool(token.claims.get(CLAIM_KEY_SOURCE) == KEY_SOURCE_GATEWAY)
 
 
-def refresh_seconds(token) -> int:
+def refresh_seconds(token: CachedToken) -> int:
     """How often the tool must call back for a fresh credential: half the token's lifetime."""
-    return max(1, token.lifetime_seconds // 2)
+    return max(1, int(token.lifetime_seconds) // 2)
 
 
-def needs_renewal(token, now: float) -> bool:
+def needs_renewal(token: CachedToken, now: float) -> bool:
     """True when ``token`` would expire before the tool calls back again."""
-    return token.expires_at - now < refresh_seconds(token)
+    return bool(token.expires_at - now < refresh_seconds(token))
 
 
-def describe(token) -> str:
+def describe(token: CachedToken) -> str:
     """The ``--dry-run`` / status line for enforced mode (no secret)."""
     where = token.claims.get(CLAIM_BASE_URL) or "the policy's base_url"
     return f"key: held by the gateway at {where}; the tool sends its approval token (no key on this computer)"

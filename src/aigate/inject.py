@@ -83,7 +83,8 @@ def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, bas
             hint="remove apiKeyHelper from those settings; aigate merges the rest",
         )
     if "env" in ours:
-        ours["env"] = {**(theirs.get("env") if isinstance(theirs.get("env"), dict) else {}), **ours["env"]}
+        their_env = theirs.get("env")
+        ours["env"] = {**(their_env if isinstance(their_env, dict) else {}), **ours["env"]}
     merged = ["--settings", json.dumps({**theirs, **ours})]
     return Injection(list(user_args[:start]) + merged + list(user_args[end:]), env)
 

@@ -32,7 +32,8 @@ from aigate.constants import (  # noqa: F401
     CLAIM_ACCESS_REQUEST, CLAIM_BASE_URL, CLAIM_ENV, CLAIM_KEY_SCOPE, CLAIM_KEY_SOURCE, CLAIM_REPOSITORY, CLAIM_TOOL,
     COMPETING_CREDENTIALS, DEFAULT_KEY_SCOPES, KEY_SCOPE_PATTERN, MAX_BODY_BYTES, MAX_DURATION_SECONDS,
     PROBLEM_CONTENT_TYPE, SCOPE_ALL, SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS,
-    KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP, TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
+    KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP,
+    TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
     is_key_scope, normalize_repository, parse_duration, rfc3339,
 )
 # isort: on

@@ -3,12 +3,12 @@
 
 import json
 
-from tests.unit.conftest import claims_for, unsigned_token
-from tests.unit.test_gate import SERVER, cfg, deps  # noqa: F401 - the gate's fixture
-from tests.unit.test_gate import cache as cache_laptop
-
 from aigate import gate, keystore, tokencache
 from aigate.tokencache import CachedToken
+from harness.device import unsigned_token
+from tests.unit.conftest import claims_for
+from tests.unit.test_gate import SERVER, cfg, deps  # noqa: F401 - the gate's fixture
+from tests.unit.test_gate import cache as cache_laptop
 
 GATEWAY = "https://aigw.corp.example/anthropic"
 

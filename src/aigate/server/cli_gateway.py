@@ -17,6 +17,7 @@ from aigate.errors import AigateError, ConfigError, UsageError
 from aigate.server import gateways, nginx_config, usage, vendor_keys
 from aigate.server.cli_options import DataDirOpt, DbOpt, cli_actor, say
 from aigate.server.preflight import open_engine
+from aigate.server.settings import Settings
 from aigate.server.writer import write_now
 
 keys_app = typer.Typer(help="Vendor API keys held by the server (enforced mode), encrypted at rest.",
@@ -142,8 +143,6 @@ def gateway_nginx_config(
     data_dir: DataDirOpt = None, db: DbOpt = None,
 ) -> None:
     """Print the nginx configuration of a gateway (a server {} block, or with --full a whole nginx.conf)."""
-    from aigate.server.settings import Settings
-
     if full != (prefix is not None):
         raise UsageError("--full and --prefix DIR go together")
     if (tls_cert is None) != (tls_key is None):
@@ -168,7 +167,7 @@ def gateway_nginx_config(
                                    prefix=prefix), nl=False)
 
 
-def _routes(specs: list[str], settings) -> list[nginx_config.Route]:
+def _routes(specs: list[str], settings: Settings) -> list[nginx_config.Route]:
     from aigate.constants import VENDOR_KEY_STYLE
     from aigate.server.services import read_policy
 
@@ -184,7 +183,8 @@ def _routes(specs: list[str], settings) -> list[nginx_config.Route]:
         seen.add(scope)
         tools = used.get(scope)
         if not tools:
-            raise ConfigError(f"no tool with key_source = \"gateway\" uses the scope {scope!r} in {settings.policy_path}",
+            raise ConfigError(f"no tool with key_source = \"gateway\" uses the scope {scope!r} in "
+                              f"{settings.policy_path}",
                               "set key_source and base_url for the tool in the policy first")
         headers = {VENDOR_KEY_STYLE.get(t, ("x-api-key", ""))[0] for t in tools}
         if len(headers) > 1:

@@ -17,7 +17,9 @@ import base64
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -26,6 +28,8 @@ from aigate import protocol as p
 from aigate.server.db import Prepared
 from aigate.server.gateways import GatewayAuth
 from aigate.server.models import access_requests, audit_events, devices, users
+from aigate.server.policy import Policy
+from aigate.server.signing import KeyRing
 from aigate.server.usage import UsageCounter
 from aigate.server.vendor_keys import VendorKeyCache
 
@@ -57,7 +61,7 @@ def refuse(status: int, code: p.ProblemCode, detail: str) -> Decision:
 class GatewayState:
     """What one server process keeps for its gateways: caches and the usage counter."""
 
-    def __init__(self, data_dir, clock=time.monotonic):
+    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.vendor_keys = VendorKeyCache(data_dir, clock)
         self.gateways = GatewayAuth(clock)
@@ -83,7 +87,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def tool_credential(headers: dict[str, str]) -> str | None | Decision:
+def tool_credential(headers: dict[str, str]) -> str | Decision | None:
     """The tool's token from ``x-api-key`` or ``Authorization: Bearer`` (lower-case header names);
     None when there is none; a refusal when the two disagree or one is absurdly long."""
     api_key = headers.get("x-api-key", "").strip()
@@ -102,7 +106,8 @@ def _b64(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def check_token(token: str, *, keys, issuer: str, scope: str, policy, now: float) -> tuple[dict, Decision | None]:
+def check_token(token: str, *, keys: KeyRing, issuer: str, scope: str, policy: Policy,
+                now: float) -> tuple[dict[str, Any], Decision | None]:
     """``(claims, None)`` for a token whose JWS and claims check out for ``scope``, else ``({}, refusal)``.
 
     ``keys`` is the server's KeyRing: a token counts only when signed by a key the JWKS publishes.
@@ -162,7 +167,7 @@ _LIVE = Prepared(
 )
 
 
-def live_decision(reader: Any, claims: dict, now: float) -> Decision:
+def live_decision(reader: Any, claims: dict[str, Any], now: float) -> Decision:
     """Allow, or refuse with why, from the database's state now (``reader``: a read connection)."""
     row = _LIVE.first(reader, {"jti": claims["jti"], "grant": claims.get(p.CLAIM_ACCESS_REQUEST) or ""})
     gone = refuse(403, p.ProblemCode.NOT_APPROVED, "no approval behind this token")

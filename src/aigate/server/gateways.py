@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
@@ -21,6 +22,7 @@ from aigate.server.audit import AuditEvent
 from aigate.server.db import Prepared
 from aigate.server.identity import sha256_hex
 from aigate.server.models import gateways
+from aigate.server.writer import Job
 
 CREDENTIAL_PREFIX = "agw"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -34,10 +36,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def add_job(name: str, actor: str):
+def add_job(name: str, actor: str) -> Job[tuple[str, str]]:
     """Job: register gateway ``name``. Result: ``(gateway id, credential)``. ValueError when it exists."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[tuple[str, str], list[AuditEvent]]:
         if conn.execute(select(gateways.c.id).where(gateways.c.name == name)).first():
             raise ValueError(name)
         gateway_id = secrets.token_hex(8)
@@ -49,10 +51,10 @@ def add_job(name: str, actor: str):
     return job
 
 
-def remove_job(name: str, actor: str):
+def remove_job(name: str, actor: str) -> Job[None]:
     """Job: remove gateway ``name`` (its credential stops working). LookupError when there is none."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[None, list[AuditEvent]]:
         if conn.execute(delete(gateways).where(gateways.c.name == name)).rowcount == 0:
             raise LookupError(name)
         return None, [AuditEvent(actor, "gateway.removed", name)]
@@ -79,7 +81,7 @@ _BY_ID = Prepared(select(gateways.c.name, gateways.c.credential_hash).where(gate
 class GatewayAuth:
     """Which gateway a credential belongs to, remembered for CACHE_SECONDS (both answers)."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._cache: dict[str, tuple[float, str | None]] = {}
 
@@ -98,7 +100,7 @@ class GatewayAuth:
         if gateway_id is not None:
             row = _BY_ID.first(reader, {"id": gateway_id})
             if row is not None and hmac.compare_digest(row[1], digest):
-                name = row[0]
+                name = str(row[0])
         if len(self._cache) > 1024:
             self._cache.clear()
         self._cache[digest] = (self.clock(), name)

@@ -25,6 +25,7 @@ from aigate import constants as c
 from aigate.errors import UsageError
 
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+_NO_ROUTE = "aigate gateway: no route here; paths start with /SCOPE/"
 _LISTEN = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$")
 
 
@@ -155,7 +156,7 @@ def server_block(routes: list[Route], *, listen: str, server: Upstream, credenti
         lines += _route_location(index, route, upstream_ca)
     lines += ["    location / {", "        default_type application/json;",
               *(f'        set ${name} "";' for name in ("aigate_scope", "aigate_user", "aigate_tool", "aigate_reason")),
-              f"        return 404 '{_error_json('not_found_error', 'aigate gateway: no route here; paths start with /SCOPE/')}';",
+              f"        return 404 '{_error_json('not_found_error', _NO_ROUTE)}';",
               "    }"]
     return lines + _error_locations() + ["}"]
 
@@ -177,9 +178,11 @@ def _auth_location(route: Route, server: Upstream, credential_include: str, serv
 
 
 def _route_location(index: int, route: Route, upstream_ca: str) -> list[str]:
-    key_lines = (['        proxy_set_header Authorization "";', "        proxy_set_header x-api-key $aigate_key;"]
-                 if route.header == "x-api-key" else
-                 ['        proxy_set_header x-api-key "";', '        proxy_set_header Authorization "Bearer $aigate_key";'])
+    if route.header == "x-api-key":
+        key_lines = ['        proxy_set_header Authorization "";', "        proxy_set_header x-api-key $aigate_key;"]
+    else:
+        key_lines = ['        proxy_set_header x-api-key "";',
+                     '        proxy_set_header Authorization "Bearer $aigate_key";']
     return [f"    location /{route.scope}/ {{",
             f"        set $aigate_scope {route.scope};",
             f"        auth_request /.aigate-authorize/{route.scope};",

@@ -27,12 +27,11 @@ class Services:
     writer: Writer
     policy: Policy
     keys: KeyRing
+    gateway: GatewayState  # enforced mode: the gateways' caches and usage counts
     clock: Callable[[], float] = time.time
-    gateway: GatewayState | None = None  # enforced mode: caches and usage counts (made by open_services)
 
     def close(self) -> None:
-        if self.gateway is not None:
-            flush_usage(self.gateway, self.writer.engine)
+        flush_usage(self.gateway, self.writer.engine)
         self.writer.close()
         self.db.close()
 
@@ -58,4 +57,4 @@ def open_services(settings: Settings, clock: Callable[[], float] = time.time) ->
         database.close()
         raise
     writer = Writer(dbmod.make_engine(settings.db_url, writer=True, pool_size=1), clock)
-    return Services(settings, database, writer, policy, keys, clock, GatewayState(settings.data_dir))
+    return Services(settings, database, writer, policy, keys, GatewayState(settings.data_dir), clock)

@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from aigate.server.audit import AuditEvent
 from aigate.server.models import gateway_usage
+from aigate.server.writer import Job
 
 FLUSH_SECONDS = 5.0
 
@@ -39,10 +41,10 @@ class UsageCounter:
         return counts
 
 
-def add_job(counts: dict[tuple[str, str, str, str], int]):
+def add_job(counts: dict[tuple[str, str, str, str], int]) -> Job[None]:
     """Job (see writer): add ``counts`` to the table. No audit event: a count is not a state change."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[None, list[AuditEvent]]:
         for (day, email, tool, scope), calls in counts.items():
             where = ((gateway_usage.c.day == day) & (gateway_usage.c.email == email)
                      & (gateway_usage.c.tool == tool) & (gateway_usage.c.scope == scope))

@@ -15,6 +15,7 @@ import secrets
 import stat
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from aigate.errors import ConfigError, UsageError
 from aigate.server.audit import AuditEvent
 from aigate.server.models import vendor_keys
+from aigate.server.writer import Job
 
 KEK_FILE = "vendor-keys.kek"
 KEK_BYTES = 32
@@ -101,10 +103,10 @@ def masked(key: str) -> str:
     return f"…{key[-4:]}" if len(key) > 8 else "…"
 
 
-def set_key_job(scope: str, key: str, kek: bytes, actor: str):
+def set_key_job(scope: str, key: str, kek: bytes, actor: str) -> Job[bool]:
     """Job (see writer): store or replace the key of ``scope``. Result: True when it replaced one."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[bool, list[AuditEvent]]:
         sealed = seal(kek, scope, key)
         found = conn.execute(select(vendor_keys.c.scope).where(vendor_keys.c.scope == scope)).first()
         if found:
@@ -119,10 +121,10 @@ def set_key_job(scope: str, key: str, kek: bytes, actor: str):
     return job
 
 
-def delete_key_job(scope: str, actor: str):
+def delete_key_job(scope: str, actor: str) -> Job[None]:
     """Job: delete the key of ``scope``. LookupError when there is none."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[None, list[AuditEvent]]:
         if conn.execute(delete(vendor_keys).where(vendor_keys.c.scope == scope)).rowcount == 0:
             raise LookupError(scope)
         return None, [AuditEvent(actor, "vendor_key.deleted", scope)]
@@ -145,7 +147,8 @@ def list_keys(conn: Connection, kek: bytes | None) -> list[dict[str, Any]]:
 
 def read_sealed(conn: Any, scope: str) -> str | None:
     """The sealed key of ``scope`` (a SQLAlchemy Connection), or None."""
-    return conn.execute(select(vendor_keys.c.sealed).where(vendor_keys.c.scope == scope)).scalar()
+    found = conn.execute(select(vendor_keys.c.sealed).where(vendor_keys.c.scope == scope)).scalar()
+    return None if found is None else str(found)
 
 
 class VendorKeyCache:
@@ -153,7 +156,7 @@ class VendorKeyCache:
     plain key in memory for CACHE_SECONDS (so a replaced or deleted key takes effect within that).
     The KEK is read at the first use; a missing KEK means no key for any scope."""
 
-    def __init__(self, data_dir: Path, clock=time.monotonic):
+    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.monotonic):
         self.data_dir = data_dir
         self.clock = clock
         self._kek: bytes | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -17,16 +18,19 @@ from aigate.server import usage
 from aigate.server.deps import ServicesDep
 from aigate.server.gateway_authz import Decision, check_token, live_decision, refuse, tool_credential
 from aigate.server.problems import problem_response
+from aigate.server.services import Services
 
 router = APIRouter(tags=["gateway"])
 log = logging.getLogger("aigate.server")
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-_PROBLEMS = {401: {"description": "no, or no valid, approval token: the tool should fetch a fresh one"},
-             403: {"description": "not a registered gateway, or the approval is not (or no longer) live"},
-             503: {"description": "no vendor key is stored for this scope, or the database is down"}}
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no, or no valid, approval token: the tool should fetch a fresh one"},
+    403: {"description": "not a registered gateway, or the approval is not (or no longer) live"},
+    503: {"description": "no vendor key is stored for this scope, or the database is down"},
+}
 _SUMMARY = ("Authorize one model call of a tool through a gateway; 200 carries the scope's vendor key "
             "(X-Aigate-Vendor-Key) to a registered gateway only")
-_tasks: set[asyncio.Task] = set()
+_tasks: set[asyncio.Task[None]] = set()
 
 
 async def authorize(scope: str, request: Request, services: ServicesDep) -> Response:
@@ -44,7 +48,7 @@ router.add_api_route(c.Paths.GATEWAY_AUTHORIZE + "/{rest:path}", authorize_with_
                      include_in_schema=False)
 
 
-async def decide(services, scope: str, request: Request) -> Response:
+async def decide(services: Services, scope: str, request: Request) -> Response:
     state = services.gateway
     now = services.clock()
     headers = request.headers
@@ -86,14 +90,15 @@ async def decide(services, scope: str, request: Request) -> Response:
 
 
 def _refusal(decision: Decision, request: Request) -> Response:
-    headers = {c.GATEWAY_REASON_HEADER: decision.code.value if decision.code else "refused", "Cache-Control": "no-store"}
+    reason = decision.code.value if decision.code else "refused"
+    headers = {c.GATEWAY_REASON_HEADER: reason, "Cache-Control": "no-store"}
     if decision.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(decision.status, decision.code or ProblemCode.FORBIDDEN, decision.detail,
                             instance=request.url.path, headers=headers)
 
 
-def _flush_usage_later(services) -> None:
+def _flush_usage_later(services: Services) -> None:
     """Write the counts FLUSH_SECONDS from now: one write for all the calls counted meanwhile."""
 
     async def flush() -> None:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.server import run_server_cli
+from harness.server import run_server_cli
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
