@@ -28,23 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.gateway import NginxGateway, add_gateway, set_vendor_key  # noqa: E402
+from harness.gateway import NginxGateway, add_gateway, gateway_policy, set_vendor_key  # noqa: E402
 from harness.postgres import free_port  # noqa: E402
 from harness.server import add_user, init_server, start_server  # noqa: E402
 from harness.vendor_standin import VendorStandin  # noqa: E402
 
-POLICY = """\
-token_ttl = "1h"
-[tools.claude]
-key_scope = "anthropic"
-key_source = "gateway"
-base_url = "http://127.0.0.1:{port}/anthropic"
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "auto"
-max_duration = "8h"
-"""
 LUA = """wrk.method = "POST"
 wrk.body = '{"model":"m","messages":[{"role":"user","content":"count me"}]}'
 wrk.headers["Content-Type"] = "application/json"
@@ -87,7 +75,8 @@ def main() -> int:
         base = Path(tmp)
         port = free_port()
         with VendorStandin() as vendor:
-            data_dir = init_server(base / "server", policy=POLICY.format(port=port))
+            data_dir = init_server(base / "server",
+                                   policy=gateway_policy(f"http://127.0.0.1:{port}", approval="auto", token_ttl="1h"))
             set_vendor_key(data_dir, "anthropic", "sk-ant-bench-server-held")
             server = start_server(data_dir)
             (base / "nginx").mkdir()

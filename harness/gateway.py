@@ -17,6 +17,29 @@ from harness.server import run_server_cli
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
+#: A policy that sends claude and codex through a gateway at ``{gateway}`` (its URL, no trailing slash).
+POLICY = """\
+token_ttl = "{token_ttl}"
+[tools.claude]
+key_scope = "anthropic"
+key_source = "gateway"
+base_url = "{gateway}/anthropic"
+[tools.codex]
+key_scope = "openai"
+key_source = "gateway"
+base_url = "{gateway}/openai"
+[[rules]]
+groups = ["*"]
+tools = ["*"]
+approval = "{approval}"
+max_duration = "8h"
+"""
+
+
+def gateway_policy(gateway: str, *, approval: str = "required", token_ttl: str = "10m") -> str:
+    """:data:`POLICY` for the gateway at URL ``gateway``."""
+    return POLICY.format(gateway=gateway, approval=approval, token_ttl=token_ttl)
+
 
 def add_gateway(data_dir: Path, name: str, folder: Path, db_url: str | None = None) -> Path:
     """``gateway add NAME``; its credential (the last line) in ``folder/NAME.credential``, mode 0600."""

@@ -38,28 +38,12 @@ VENV = REPO / ".demo" / "venv"
 BIN = VENV / "bin"
 sys.path.insert(0, str(REPO))  # for harness/ (a script run as a file has only scripts/ on its path)
 
-from harness import toolenv, vendor_standin  # noqa: E402
+from harness import gateway, toolenv, vendor_standin  # noqa: E402
 
 SERVER_KEYS = {"anthropic": "sk-ant-demo-9999-server-held-e5f6", "openai": "sk-openai-demo-9999-server-held-a7b8"}
 DEMO_KEYS = {"anthropic": "sk-ant-demo-0000-scoped-a1b2", "openai": "sk-openai-demo-0000-scoped-c3d4"}
 COMPETING = {"ANTHROPIC_API_KEY": "sk-ant-competing-from-shell", "OPENAI_API_KEY": "sk-openai-competing",
              "CODEX_API_KEY": "sk-codex-competing"}
-ENFORCED_POLICY = """\
-token_ttl = "10m"
-[tools.claude]
-key_scope = "anthropic"
-key_source = "gateway"
-base_url = "{gateway}/anthropic"
-[tools.codex]
-key_scope = "openai"
-key_source = "gateway"
-base_url = "{gateway}/openai"
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "required"
-max_duration = "8h"
-"""
 BOLD, DIM, GREEN, RED, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() \
     else ("", "", "", "", "")
 
@@ -293,10 +277,10 @@ class Demo:
             note("nginx is not installed (apt-get install nginx-light): enforced mode is skipped")
             return
         gateway_port = free_port()
-        gateway = f"http://127.0.0.1:{gateway_port}"
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
         policy = self.base / "enforced-policy.toml"
-        policy.write_text(ENFORCED_POLICY.format(gateway=gateway))
-        note(f"policy: claude and codex with key_source = \"gateway\", base_url {gateway}/anthropic and /openai")
+        policy.write_text(gateway.gateway_policy(gateway_url))
+        note(f"policy: claude and codex with key_source = \"gateway\", base_url {gateway_url}/anthropic and /openai")
         for scope, key in SERVER_KEYS.items():
             self.server_cli("keys", "set", scope, "--stdin", input=key + "\n")
         self.server_cli("keys", "list")
@@ -317,7 +301,7 @@ class Demo:
         self.spawn([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
                    self.base / "nginx.out")
         self.restart_server(policy)
-        self.enforced_developer(gateway)
+        self.enforced_developer()
         self.enforced_results(prefix)
 
     def restart_server(self, policy: Path) -> None:
@@ -329,7 +313,7 @@ class Demo:
                     "--policy", str(policy)], self.base / "server2.log")
         wait_http(self.url + "/readyz")
 
-    def enforced_developer(self, gateway: str) -> None:
+    def enforced_developer(self) -> None:
         toolenv.seed_home(self.base / "dev2", self.project)
         code = self.server_cli("users", "add", "dev2@corp.example", "--group", "dev",
                                quiet=True).stdout.strip().splitlines()[-1]

@@ -20,7 +20,7 @@ from deployment import VENV_BIN, Deployment, Person, new_person
 from test_ca import make_certificates
 
 from aigate.server.signing import KeyRing
-from harness.gateway import NginxGateway, add_gateway, set_vendor_key
+from harness.gateway import NginxGateway, add_gateway, gateway_policy, set_vendor_key
 from harness.postgres import free_port
 from harness.server import init_server, run_server_cli
 from harness.toolenv import CLAUDE_READY, CODEX_READY, CODEX_TURN_DONE
@@ -32,23 +32,6 @@ SERVER_ANTHROPIC_KEY = "sk-ant-server-held-9d41e7"
 SERVER_OPENAI_KEY = "sk-openai-server-held-5c02ab"
 SERVER_KEYS = (SERVER_ANTHROPIC_KEY, SERVER_OPENAI_KEY)
 
-POLICY = """
-token_ttl = "10m"
-[tools.claude]
-key_scope = "anthropic"
-key_source = "gateway"
-base_url = "{gateway}/anthropic"
-[tools.codex]
-key_scope = "openai"
-key_source = "gateway"
-base_url = "{gateway}/openai"
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "required"
-max_duration = "8h"
-"""
-
 
 class Enforced:
     def __init__(self, base: Path):
@@ -56,7 +39,7 @@ class Enforced:
         self.port = free_port()
         certs = make_certificates(base / "certs")
         self.vendor = VendorStandin(base / "vendor.jsonl", tls=(certs.cert, certs.key)).start()
-        data_dir = init_server(base / "server", policy=POLICY.format(gateway=f"http://127.0.0.1:{self.port}"))
+        data_dir = init_server(base / "server", policy=gateway_policy(f"http://127.0.0.1:{self.port}"))
         set_vendor_key(data_dir, "anthropic", SERVER_ANTHROPIC_KEY)
         set_vendor_key(data_dir, "openai", SERVER_OPENAI_KEY)
         self.deployment = Deployment(data_dir).start()

@@ -11,22 +11,10 @@ import subprocess
 import pytest
 
 from aigate.server.policy import PolicyError, parse_policy
+from harness.gateway import gateway_policy
 
 KEY = "sk-ant-cli-test-7788"
-GATEWAY_POLICY = """
-[tools.claude]
-key_scope = "anthropic"
-key_source = "gateway"
-base_url = "https://aigw.corp.example/anthropic"
-[tools.codex]
-key_scope = "openai"
-key_source = "gateway"
-base_url = "https://aigw.corp.example/openai"
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "required"
-"""
+GATEWAY_POLICY = gateway_policy("https://aigw.corp.example")
 
 
 @pytest.fixture

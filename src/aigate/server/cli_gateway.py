@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from aigate.constants import rfc3339
 from aigate.errors import AigateError, ConfigError, UsageError
 from aigate.server import gateways, nginx_config, usage, vendor_keys
 from aigate.server.cli_options import DataDirOpt, DbOpt, cli_actor, say
@@ -67,11 +69,16 @@ def keys_list(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
     kek = vendor_keys.load_kek(settings.data_dir) if vendor_keys.kek_path(settings.data_dir).exists() else None
     with engine.connect() as conn:
         rows = vendor_keys.list_keys(conn, kek)
+    _print(rows, "no vendor keys; store one with `aigate-server keys set SCOPE`",
+           lambda row: f"{row['scope']}\t{row['key']}\tset {rfc3339(row['updated_at'])}")
+
+
+def _print(rows: list[dict[str, Any]], empty: str, line: Callable[[dict[str, Any]], str]) -> None:
+    """One tab-separated line per row on stdout, or ``empty`` (what to do) on stderr."""
     if not rows:
-        say("no vendor keys; store one with `aigate-server keys set SCOPE`")
+        say(empty)
     for row in rows:
-        when = datetime.fromtimestamp(row["updated_at"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        typer.echo(f"{row['scope']}\t{row['key']}\tset {when}")
+        typer.echo(line(row))
 
 
 @keys_app.command("delete")
@@ -106,11 +113,8 @@ def gateway_list(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
     _, engine = open_engine(data_dir, db)
     with engine.connect() as conn:
         rows = gateways.list_gateways(conn)
-    if not rows:
-        say("no gateways; register one with `aigate-server gateway add NAME`")
-    for row in rows:
-        when = datetime.fromtimestamp(row["created_at"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        typer.echo(f"{row['name']}\t{row['id']}\tadded {when}")
+    _print(rows, "no gateways; register one with `aigate-server gateway add NAME`",
+           lambda row: f"{row['name']}\t{row['id']}\tadded {rfc3339(row['created_at'])}")
 
 
 @gateway_app.command("remove")

@@ -15,7 +15,6 @@ as root), and included from there.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,13 +78,10 @@ def parse_listen(text: str) -> str:
 
 
 def is_loopback(listen: str) -> bool:
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """True when ``HOST:PORT`` listens on a loopback address only."""
+    from aigate.server.preflight import is_loopback as loopback_host
+
+    return loopback_host(listen.rsplit(":", 1)[0].strip("[]"))
 
 
 def credential_directive(credential: str) -> str:
