@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, problems
+from aigate.server import access, dbfaults, problems
+from aigate.server.audit import AuditEvent
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
@@ -46,6 +47,7 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(problems.CatchAll)  # innermost: exceptions never reach Starlette's re-raising handler
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     if token_fast_path:
         app.add_middleware(TokenFastPath, services=services)  # outermost: see fastpath.py
@@ -58,12 +60,17 @@ def create_app_from_env() -> FastAPI:
 
 
 async def _sweep_forever(services: Services, every: float) -> None:
-    """Write time-driven state changes (expired requests, ended grants) now and then."""
+    """Write time-driven state changes (expired requests, ended grants) now and then; while writes
+    fail for a database condition, first try to record ``server.writes_resumed``."""
     while True:
         try:
+            failing = services.writer.failing
+            if failing is not None:  # a write that appends an audit event, so readiness can recover
+                await services.writer.record([AuditEvent("system", "server.writes_resumed", "", {"after": failing})])
             await services.writer.submit(access.sweep_job)
         except Exception as err:  # noqa: BLE001 - keep sweeping; the database may come back
-            log.warning("sweep failed: %s", type(err).__name__)
+            if dbfaults.unavailable(err) is None:  # else the writer has logged the condition once
+                log.warning("sweep failed: %s", type(err).__name__)
         await asyncio.sleep(every)
 
 

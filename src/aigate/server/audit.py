@@ -35,6 +35,21 @@ class AuditEvent:
     device_id: str | None = None
 
 
+SUBJECT_LENGTH = audit_events.c.subject.type.length
+
+
+def storable_subject(subject: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(subject, data)`` as both databases store them alike: a subject longer than its column, or
+    with a NUL (PostgreSQL refuses it in text), is shortened to fit with U+FFFD for each NUL, and the
+    subject as given is kept whole in ``data["subject"]`` (JSON escapes what the column cannot hold)."""
+    if len(subject) <= SUBJECT_LENGTH and "\x00" not in subject:
+        return subject, data
+    shown = subject.replace("\x00", "\ufffd")
+    if len(shown) > SUBJECT_LENGTH:
+        shown = shown[:SUBJECT_LENGTH - 1] + "\u2026"
+    return shown, {**data, "subject": subject}
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -67,12 +82,13 @@ class ChainAppender:
 
     def add(self, event: AuditEvent) -> None:
         self.seq += 1
-        data = canonical_json(event.data)
+        subject, data_value = storable_subject(event.subject, event.data)
+        data = canonical_json(data_value)
         digest = event_hash(self.seq, self.at_ms, event.actor, event.device_id, event.action,
-                            event.subject, data, self.hash)
+                            subject, data, self.hash)
         self.rows.append({
             "seq": self.seq, "at_ms": self.at_ms, "actor": event.actor, "device_id": event.device_id,
-            "action": event.action, "subject": event.subject, "data": data,
+            "action": event.action, "subject": subject, "data": data,
             "prev_hash": self.hash, "hash": digest,
         })
         self.hash = digest

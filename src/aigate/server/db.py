@@ -166,6 +166,14 @@ class RawReader:
         self.dbapi = dbapi
         self.dialect = engine.dialect
 
+    def discard(self) -> None:
+        """Drop the connection as broken (the pool would otherwise try to reset it, and log a
+        traceback when that fails on a dead connection)."""
+        try:
+            self._pooled.invalidate()
+        except Exception:  # noqa: BLE001, S110 - it is broken already; nothing more to do
+            pass
+
 
 class Database:
     """A read engine with its own thread pool, so ``await db.read(fn, ...)`` never blocks the loop.
@@ -203,6 +211,7 @@ class Database:
             return fn(reader, *args)
         except self._dbapi_errors() as err:  # a broken connection: drop it, the next call reconnects
             self._local.reader = None
+            reader.discard()
             raise OperationalError("read", {}, err) from err
 
     def _dbapi_errors(self) -> tuple[type[BaseException], ...]:

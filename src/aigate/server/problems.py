@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # FastAPI is imported where it is used, so the CLI's jobs loa
     from starlette.responses import Response
 
 log = logging.getLogger("aigate.server")
+RETRY_AFTER_SECONDS = 5  # how long a client waits before retrying a 503
 
 _TITLES = {
     ProblemCode.UNAUTHENTICATED: "Not authenticated",
@@ -111,22 +112,49 @@ def install(app: FastAPI) -> None:
 
 def render(exc: BaseException, path: str, method: str = "") -> tuple[int, bytes, dict[str, str]]:
     """``(status, problem body, headers)`` for an exception: an ApiProblem as itself, a database
-    that is down or locked as 503 (with Retry-After), anything else as a logged 500."""
+    that cannot serve now (:func:`aigate.server.dbfaults.unavailable`) as 503 with Retry-After, logged
+    once per condition, anything else as a 500 logged with its traceback."""
+    from aigate.server import dbfaults
+
     if isinstance(exc, ApiProblem):
         return exc.status, problem_body(exc.status, exc.code, exc.detail, path), exc.headers
-    if _database_down(exc):
-        log.error("database unavailable: %s", type(exc).__name__)
+    condition = dbfaults.unavailable(exc)
+    if condition is not None:
+        dbfaults.DATABASE.failed(condition)
         body = problem_body(503, ProblemCode.UNAVAILABLE, "the database is unavailable; retry later", path)
-        return 503, body, {"Retry-After": "5"}
+        return 503, body, {"Retry-After": str(RETRY_AFTER_SECONDS)}
     log.error("unexpected error on %s %s", method, path, exc_info=exc)
     return 500, problem_body(500, ProblemCode.INTERNAL, "an unexpected error; it was logged", path), {}
 
 
-def _database_down(exc: BaseException) -> bool:
-    """SQLAlchemy's OperationalError, or a DBAPI driver's own (raw connections on the hot path)."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+class CatchAll:
+    """Pure ASGI middleware: any exception a route lets out is answered here with :func:`render`.
 
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    module = type(exc).__module__.split(".")[0]
-    return module in ("sqlite3", "psycopg") and type(exc).__name__ in ("OperationalError", "InterfaceError")
+    Starlette's own last-resort handler answers too, but then re-raises, so the server logs a
+    traceback and closes the keep-alive connection: under a database fault that is a traceback per
+    request and clients left without an answer on their next request.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - rendered as problem details, logged by render()
+            if started:
+                raise
+            status, body, headers = render(exc, scope.get("path", ""), scope.get("method", ""))
+            await send({"type": "http.response.start", "status": status, "headers": [
+                (b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in headers.items())]})
+            await send({"type": "http.response.body", "body": body})

@@ -46,6 +46,15 @@ def clean_label(value: str) -> str:
     return _LABEL_FORBIDDEN.sub("", value).strip()
 
 
+def refuse_controls(**fields: str | None) -> None:
+    """ApiProblem 422 naming the first field that holds a control character (names, not free text)."""
+    for name, value in fields.items():
+        found = value and _LABEL_FORBIDDEN.search(value)
+        if found:
+            raise ApiProblem(422, ProblemCode.INVALID_REQUEST,
+                             f"{name}: must not contain the control character U+{ord(found.group()):04X}")
+
+
 def refuse_nul(**fields: str | None) -> None:
     """ApiProblem 422 naming the first field that holds a NUL character."""
     for name, value in fields.items():

@@ -5,7 +5,9 @@ once per request would cap throughput at one fsync (SQLite) or one round trip un
 (PostgreSQL) per request. Instead one writer thread per process takes whatever jobs are queued,
 runs them in one transaction (each job inside a SAVEPOINT, so a failing job leaves no partial
 write), chains their audit events, moves the chain head once, and commits; each request then gets
-its own result. Across processes the chain head lock (``audit.lock_head``) keeps batches in order.
+its own result. When the transaction itself fails and the database is not unavailable (see
+:mod:`aigate.server.dbfaults`), some item carried a value the database refuses: the items are then
+committed one by one, so that item fails alone and no other request of the batch is affected. Across processes the chain head lock (``audit.lock_head``) keeps batches in order.
 
 A job is ``fn(conn, now) -> (result, [AuditEvent, ...])``; ``now`` is epoch seconds (float).
 A read job (:meth:`Writer.compute`, the token issuance path) is the same but gets a
@@ -34,6 +36,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
+from aigate.server import dbfaults
 from aigate.server.audit import AuditEvent, ChainAppender
 from aigate.server.db import RawReader
 from aigate.server.problems import ApiProblem
@@ -56,7 +59,8 @@ class _Item:
 
 
 def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bool, Any]]:
-    """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item."""
+    """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item.
+    ``conn.info["appended"]`` is then the number of audit events appended."""
     chain = ChainAppender(conn, int(now * 1000))
     outcomes: list[tuple[bool, Any]] = []
     for item in items:
@@ -64,6 +68,7 @@ def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bo
         outcomes.append((ok, value))
         for event in events:
             chain.add(event)
+    conn.info["appended"] = len(chain.rows)
     chain.flush()
     return outcomes
 
@@ -100,6 +105,7 @@ class Writer:
         self._reader: RawReader | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None  # the one loop of this process
         self._lock_path = sqlite_lock_path(engine)
+        self.failing: str | None = None  # why writes fail (dbfaults), until a batch with audit events commits
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="aigate-db-writer", daemon=True)
         self._thread.start()
@@ -147,15 +153,34 @@ class Writer:
         self._prefetch([item.job for item in batch if item.read and hasattr(item.job, "prefetch")], now)
         writes = [item for item in batch if not item.read or self._prepare(item, now, settled)]
         if writes:
-            try:
-                with _file_lock(self._lock_path), self.engine.begin() as conn:
-                    outcomes = run_batch(conn, writes, now)
-            except Exception as err:  # noqa: BLE001 - the whole transaction failed (database down, locked too long)
-                log.error("write batch of %d failed: %s", len(writes), type(err).__name__)
-                outcomes = [(False, err)] * len(writes)
-            settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes, strict=True))
+            settled.extend((item, ok, value) for item, (ok, value) in zip(writes, self._write(writes, now),
+                                                                          strict=True))
         if self._event_loop is not None:  # one wake-up of the event loop per batch, not per request
             self._event_loop.call_soon_threadsafe(_settle_all, settled)
+
+    def _write(self, items: list[_Item], now: float) -> list[tuple[bool, Any]]:
+        """Commit ``items`` in one transaction; when that fails for a reason other than the database
+        being unavailable (a value it refuses, say), commit each alone, so only the bad one fails."""
+        try:
+            with _file_lock(self._lock_path), self.engine.begin() as conn:
+                outcomes = run_batch(conn, items, now)
+                appended = conn.info.pop("appended", 0)
+        except Exception as err:  # noqa: BLE001 - reported to each caller, isolated below
+            condition = dbfaults.unavailable(err)
+            if condition is not None:
+                self.failing = condition
+                dbfaults.DATABASE.failed(condition)
+                return [(False, err)] * len(items)
+            if len(items) == 1:
+                log.error("write failed: %s", type(err).__name__, exc_info=err)
+                return [(False, err)]
+            log.warning("write batch of %d failed (%s): committing its items one by one", len(items),
+                        type(err).__name__)
+            return [self._write([item], now)[0] for item in items]
+        if appended:  # data reached the disk (an empty transaction, as most sweeps are, proves nothing)
+            self.failing = None
+            dbfaults.DATABASE.clear()
+        return outcomes
 
     def _prefetch(self, jobs: list[Any], now: float) -> None:
         """Let read jobs of one kind load what they need together (``type(job).prefetch``)."""
@@ -166,8 +191,9 @@ class Writer:
                 self._reader = RawReader(self.engine)
             type(jobs[0]).prefetch(self._reader, jobs, now)
         except Exception as err:  # noqa: BLE001 - each job then reads for itself, and reports any error itself
-            self._reader = None
-            log.warning("prefetch failed: %s", type(err).__name__)
+            self._drop_reader()
+            if dbfaults.unavailable(err) is None:  # else the request that meets it reports the condition
+                log.warning("prefetch failed: %s", type(err).__name__)
 
     def _prepare(self, item: _Item, now: float, settled: list[tuple[_Item, bool, Any]]) -> bool:
         """Run a read job; on success it becomes a plain append of its events."""
@@ -179,11 +205,16 @@ class Writer:
             item.value, item.events = item.job(self._reader, now)
         except Exception as err:  # noqa: BLE001 - reported to the caller
             if not isinstance(err, ApiProblem):
-                self._reader = None  # perhaps a broken connection: reconnect next time
+                self._drop_reader()  # perhaps a broken connection: reconnect next time
             settled.append((item, False, err))
             return False
         item.job = None
         return True
+
+    def _drop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.discard()
+            self._reader = None
 
     def close(self) -> None:
         self._queue.put(None)
