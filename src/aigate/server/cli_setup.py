@@ -89,8 +89,10 @@ def serve(
     check_port_free(host, port)
     os.environ.update(settings.export())
     say(f"aigate-server {settings.public_url} (data dir {settings.data_dir}, policy {settings.policy_path})")
+    from aigate.server.httplimits import BoundedHttpToolsProtocol
+
     uvicorn.run("aigate.server.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                loop="uvloop", http="httptools", access_log=False, log_level="warning",
+                loop="uvloop", http=BoundedHttpToolsProtocol, access_log=False, log_level="warning",
                 ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
 
 
