@@ -236,6 +236,9 @@ def problem_error(status: int, data: Any, *, server: str, tool: str | None = Non
         return NotApproved(f"not allowed: {detail}")
     if code == ProblemCode.CONFLICT or status == 409:
         return ConflictError(detail)
+    if code == ProblemCode.RATE_LIMITED or status == 429:
+        return ServerUnreachable(f"the aigate server {server} refused for now: {detail}",
+                                 hint="wait and try again; tell your aigate admin if it persists")
     if code == ProblemCode.ENROLLMENT_CODE_INVALID:
         return AigateError(f"enrollment failed: {detail}", hint="ask your aigate admin for a new enrollment code")
     if code in (ProblemCode.UNKNOWN_TOOL, ProblemCode.INVALID_REQUEST, ProblemCode.PAYLOAD_TOO_LARGE):

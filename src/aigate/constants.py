@@ -116,6 +116,7 @@ class ProblemCode(str, enum.Enum):
     CONFLICT = "conflict"  # 409: e.g. the request was already decided by someone else
     INVALID_REQUEST = "invalid-request"  # 400/422: malformed JSON, wrong types, limits exceeded
     PAYLOAD_TOO_LARGE = "payload-too-large"  # 413: body above MAX_BODY_BYTES
+    RATE_LIMITED = "rate-limited"  # 429: too many requests or failed attempts from one address (Retry-After)
     UNAVAILABLE = "unavailable"  # 503: database down or schema behind
     INTERNAL = "internal"  # 500: a bug; the detail never carries internals
 

@@ -20,6 +20,7 @@ from aigate.protocol import MAX_BODY_BYTES, ProblemCode
 from aigate.server import access, dbfaults, problems
 from aigate.server.audit import AuditEvent
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
+from aigate.server.ratelimit import RateLimit
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
 from aigate.server.settings import Settings
@@ -50,7 +51,8 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
     app.add_middleware(problems.CatchAll)  # innermost: exceptions never reach Starlette's re-raising handler
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     if token_fast_path:
-        app.add_middleware(TokenFastPath, services=services)  # outermost: see fastpath.py
+        app.add_middleware(TokenFastPath, services=services)  # see fastpath.py
+    app.add_middleware(RateLimit, limits=services.limits)  # outermost: counts the fast path's 401s too
     return app
 
 
@@ -60,18 +62,27 @@ def create_app_from_env() -> FastAPI:
 
 
 async def _sweep_forever(services: Services, every: float) -> None:
-    """Write time-driven state changes (expired requests, ended grants) now and then; while writes
-    fail for a database condition, first try to record ``server.writes_resumed``."""
     while True:
         try:
-            failing = services.writer.failing
-            if failing is not None:  # a write that appends an audit event, so readiness can recover
-                await services.writer.record([AuditEvent("system", "server.writes_resumed", "", {"after": failing})])
-            await services.writer.submit(access.sweep_job)
+            await sweep_once(services)
         except Exception as err:  # noqa: BLE001 - keep sweeping; the database may come back
             if dbfaults.unavailable(err) is None:  # else the writer has logged the condition once
                 log.warning("sweep failed: %s", type(err).__name__)
         await asyncio.sleep(every)
+
+
+async def sweep_once(services: Services) -> None:
+    """Write time-driven state changes (expired requests, ended grants) and the counts of failed
+    attempts (:mod:`aigate.server.ratelimit`); every :data:`SWEEP_SECONDS`. While writes fail for a
+    database condition, it first tries to record ``server.writes_resumed`` (so readiness recovers)."""
+    failing = services.writer.failing
+    if failing is not None:
+        await services.writer.record([AuditEvent("system", "server.writes_resumed", "", {"after": failing})])
+    await services.writer.submit(access.sweep_job)
+    failures = services.limits.drain()
+    if failures:
+        await services.writer.record([AuditEvent("system", action, address, data)
+                                      for action, address, data in failures])
 
 
 class BodyLimit:

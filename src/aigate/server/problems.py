@@ -34,6 +34,7 @@ _TITLES = {
     ProblemCode.CONFLICT: "Conflict",
     ProblemCode.INVALID_REQUEST: "Invalid request",
     ProblemCode.PAYLOAD_TOO_LARGE: "Payload too large",
+    ProblemCode.RATE_LIMITED: "Too many requests",
     ProblemCode.UNAVAILABLE: "Service unavailable",
     ProblemCode.INTERNAL: "Internal server error",
 }

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aigate.errors import ConfigError
 from aigate.server import db as dbmod
 from aigate.server.gateway_authz import GatewayState, flush_usage
+from aigate.server.ratelimit import Limits
 from aigate.server.policy import Policy, PolicyError, load_policy
 from aigate.server.settings import Settings
 from aigate.server.signing import KeyRing
@@ -29,6 +30,7 @@ class Services:
     keys: KeyRing
     gateway: GatewayState  # enforced mode: the gateways' caches and usage counts
     clock: Callable[[], float] = time.time
+    limits: Limits = field(default_factory=Limits)
 
     def close(self) -> None:
         flush_usage(self.gateway, self.writer.engine)
@@ -57,4 +59,4 @@ def open_services(settings: Settings, clock: Callable[[], float] = time.time) ->
         database.close()
         raise
     writer = Writer(dbmod.make_engine(settings.db_url, writer=True, pool_size=1), clock)
-    return Services(settings, database, writer, policy, keys, GatewayState(settings.data_dir), clock)
+    return Services(settings, database, writer, policy, keys, GatewayState(settings.data_dir), clock, Limits(clock))
