@@ -14,6 +14,8 @@ Bytecode is cached in a temporary PYTHONPYCACHEPREFIX (warmed first), as an inst
 it; this machine sets PYTHONDONTWRITEBYTECODE, which would otherwise compile aigate on every run.
 The server is unreachable, so each run's detached spool flusher gives up quickly; the benchmark
 waits for flushers between pairs so they do not steal the measured runs' CPU.
+It also prints what checking the cached token costs (the cache is user-writable, so each read
+verifies the signature with the cached JWKS, importing cryptography's Ed25519 and nothing more).
 Target: at most 150 ms added, for the run and for the callback. Exit 1 when a target is missed.
 """
 
@@ -135,7 +137,40 @@ def main() -> int:
             pythons.append(timed(bare, env, work))
         callbacks = callback_in_session(home, env, aigate, args.runs)
         settle(home)
+        verify_cost(env, work)
         return report(pairs, callbacks, helpers, pythons)
+
+
+VERIFY_PROBE = """
+import time
+t0 = time.perf_counter()
+from aigate import enrollment, paths, tokencache
+t1 = time.perf_counter()
+record = enrollment.load({server!r})
+cached = tokencache.read_valid(paths.token_dir(), {server!r}, "claude", None, now=time.time(), issuer=record.issuer,
+                               sub=record.email)
+t2 = time.perf_counter()
+for _ in range(20):
+    tokencache.read_valid(paths.token_dir(), {server!r}, "claude", None, now=time.time(), issuer=record.issuer,
+                          sub=record.email)
+t3 = time.perf_counter()
+assert cached is not None
+print(f"{{(t2 - t1) * 1000:.2f}} {{(t3 - t2) / 20 * 1000:.2f}}")
+"""
+
+
+def verify_cost(env: dict[str, str], cwd: Path, runs: int = 7) -> None:
+    """What verifying the cached token costs on the warm path (issue 8): the first read (importing
+    cryptography's Ed25519, parsing the JWKS, checking the signature and claims) and a repeat (the
+    check alone), in a fresh process each time; medians."""
+    firsts, repeats = [], []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", VERIFY_PROBE.format(server=SERVER)], env=env, cwd=cwd,
+                             capture_output=True, text=True, check=True).stdout.split()
+        firsts.append(float(out[0]))
+        repeats.append(float(out[1]))
+    print(f"cached-token check:     median {statistics.median(firsts):7.1f} ms first in a process (Ed25519 import "
+          f"+ signature + claims), {statistics.median(repeats):.2f} ms once imported")
 
 
 def report(pairs, callbacks, helpers, pythons) -> int:

@@ -105,14 +105,16 @@ def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.Key
     except AigateError as err:
         report["problem"] = err.message
         report["server_reachable"] = False if record else None
-    report["tools"] = [_tool_status(name, me, server, repository) for name in tools.TOOLS]
+    report["tools"] = [_tool_status(name, me, record, repository) for name in tools.TOOLS]
     report["keys"] = _keys(store)
     return report
 
 
-def _tool_status(name: str, me: protocol.Me | None, server: str | None, repository: str | None) -> dict[str, Any]:
+def _tool_status(name: str, me: protocol.Me | None, record: enrollment.EnrollmentRecord | None,
+                 repository: str | None) -> dict[str, Any]:
     access = next((t for t in me.tools if t.tool == name), None) if me else None
-    cached = tokencache.read_valid(paths.token_dir(), server, name, repository, now=time.time()) if server else None
+    cached = tokencache.read_valid(paths.token_dir(), record.server, name, repository, now=time.time(),
+                                   issuer=record.issuer, sub=record.email) if record else None
     scope = access.key_scope if access else (cached.claims.get("key_scope") if cached else None)
     grant = access.grant if access else None
     return {

@@ -42,12 +42,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def _fetch(server: str, tool: str, repository: str | None, issuer: str, ca_bundle: str | None) -> CachedToken:
+def _fetch(server: str, tool: str, repository: str | None, record: enrollment.EnrollmentRecord,
+           ca_bundle: str | None) -> CachedToken:
     from aigate import connect, tokens
 
     client = connect.device_client(server, store=keystore.open_keystore(), ca_bundle=ca_bundle)
     with client.http:
-        return tokens.fetch_token(client, tool=tool, repository=repository, issuer=issuer, now=time.time())
+        return tokens.fetch_token(client, tool=tool, repository=repository, issuer=record.issuer, now=time.time(),
+                                  sub=record.email)
 
 
 def _detect_repository() -> str | None:
@@ -66,7 +68,7 @@ ENV_RUNNING = "AIGATE_RUNNING_TOOL"  # set in the tool's environment: the tool a
 class Deps:
     """Everything the gate touches outside itself; defaults are the real things, keywords override.
 
-    ``fetch(server, tool, repository, issuer, ca_bundle)`` returns a verified, cached token or raises
+    ``fetch(server, tool, repository, enrollment record, ca_bundle)`` returns a verified, cached token or raises
     AigateError kinds; ``run_child(argv, env, on_started)`` returns the exit status. A plain class, not
     a dataclass: the warm path does not import dataclasses (and inspect with it).
     """
@@ -98,14 +100,16 @@ class Deps:
 
 
 def approved_token(tool: str, server: str, repository: str | None, cfg: config.Config, deps: Deps) -> CachedToken:
-    """A valid token: the cached one strictly before ``exp``, else a fresh one from the server."""
+    """A valid token: the cached one if it checks out (tokencache: signature, user, tool, repository,
+    scope, strictly before ``exp``), else a fresh one from the server."""
     record = enrollment.require(server, deps.enrollments)
-    cached = tokencache.read_valid(deps.token_dir, server, tool, repository, now=deps.clock())
+    cached = tokencache.read_valid(deps.token_dir, server, tool, repository, now=deps.clock(), issuer=record.issuer,
+                                   sub=record.email)
     if cached:
         log.debug(f"using the cached approval token for {tool} (expires {cached.expires_at})")
         return cached
     log.debug(f"asking {server} for an approval token for {tool} in {repository or 'no repository'}")
-    return deps.fetch(server, tool, repository, record.issuer, cfg.ca_bundle.value)
+    return deps.fetch(server, tool, repository, record, cfg.ca_bundle.value)
 
 
 def resolve_binary(spec: tools.ToolSpec, cfg: config.Config | None, deps: Deps) -> list[str]:
@@ -252,8 +256,8 @@ def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Dep
     token = approved_token(spec.name, server, repository, cfg, deps)
     if enforced.held_by_gateway(token):  # the approval token is the tool's only credential
         if enforced.needs_renewal(token, deps.clock()):
-            issuer = enrollment.require(server, deps.enrollments).issuer
-            token = deps.fetch(server, spec.name, repository, issuer, cfg.ca_bundle.value)
+            record = enrollment.require(server, deps.enrollments)
+            token = deps.fetch(server, spec.name, repository, record, cfg.ca_bundle.value)
         return token.token
     scope = str(token.claims["key_scope"])
     key = _key_from_session(deps.env.get(keyserve.ENV_SOCKET), scope)

@@ -1,27 +1,26 @@
-"""The approval-token cache; stdlib only, because the warm ``aigate run`` reads it on every launch.
+"""The approval-token cache, read on every warm ``aigate run`` and key callback: stdlib only, plus
+``cryptography``'s Ed25519 public key to check a signature (:mod:`aigate.jws`).
 
-One file per (server, tool, repository) in the user cache dir (docs/architecture.md, "Decisions both
-sides rely on"): a token issued for one repository never serves another. Files are JSON ``{"server",
-"tool", "repository", "token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so
-two runs racing leave one whole file. A token is written here only after :mod:`aigate.tokens` verified
-its signature, issuer, audience and times against the server's JWKS; reading it back therefore only
-decodes the payload by hand (no JWT library) and reuses it strictly before ``exp``: leeway never extends
-a cached token.
+One file per (server, tool, repository) in the user cache dir (DESIGN.md "Approval token"): a token
+issued for one repository never serves another. Files are JSON ``{"server", "tool", "repository",
+"token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so two runs racing
+leave one whole file; the server's JWKS is cached beside them (:data:`JWKS_FILE`). The cache is
+user-writable input, so a token read back is trusted only once it checks out again: signature (with
+the cached JWKS), header, issuer, audience, ``sub`` (the enrolled user), tool, repository and key
+scope, and strictly before ``exp`` (leeway never extends a cached token). Anything else is no token:
+the caller fetches a fresh one, so an edited token after a revocation gives 77, not a run.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import zlib
 from pathlib import Path
 
-from aigate import paths
+from aigate import jws, paths
 
-TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
-if TYPE_CHECKING:
-    from typing import Any
+JWKS_FILE = "jwks.json"
 
 
 class CachedToken:
@@ -29,19 +28,17 @@ class CachedToken:
 
     __slots__ = ("claims", "token")
 
-    def __init__(self, token: str, claims: dict[str, Any]):
+    def __init__(self, token: str, claims: dict):
         self.token = token
         self.claims = claims
 
     @property
     def expires_at(self) -> int:
-        """The token's ``exp``: epoch seconds (UTC). The cache serves it strictly before this."""
         return int(self.claims["exp"])
 
     @property
     def lifetime_seconds(self) -> int:
-        """``exp - iat`` in seconds (at least 1): how long this server's tokens last, at most its
-        ``token_ttl``; the tools are told to call back for their key this often."""
+        """``exp - iat``: how long tokens of this server last (at most its token_ttl)."""
         return max(1, int(self.claims["exp"]) - int(self.claims.get("iat", self.claims["exp"] - 600)))
 
 
@@ -52,26 +49,13 @@ def cache_file(token_dir: Path, server: str, tool: str, repository: str | None) 
     return token_dir / f"{tool}-{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json"
 
 
-def unverified_claims(token: str) -> dict[str, Any]:
-    """The payload of a compact JWS, base64url-decoded by hand. ValueError when it is not one."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise ValueError("not a compact JWS")
-    body = parts[1] + "=" * (-len(parts[1]) % 4)
-    claims = json.loads(base64.urlsafe_b64decode(body))
-    if not isinstance(claims, dict):
-        raise ValueError("JWS payload is not an object")
-    return claims
+def read_valid(token_dir: Path, server: str, tool: str, repository: str | None, *, now: float, issuer: str,
+               sub: str) -> CachedToken | None:
+    """The cached token for this key if it checks out at ``now`` (epoch seconds), else None.
 
-
-def read_valid(
-    token_dir: Path, server: str, tool: str, repository: str | None, *, now: float
-) -> CachedToken | None:
-    """The cached token for this key if it is still valid at ``now`` (epoch seconds), else None.
-
-    Anything unreadable, for another key, or at/after ``exp`` counts as no token (it is refetched);
-    so does a file, or a cache folder, that is not the user's own or that group or others may read or
-    write (it is not trusted: the next fetch re-creates it with mode 0600).
+    Anything unreadable, for another key, or failing a check of the module docstring counts as no
+    token (it is refetched); so does a file, or a cache folder, that is not the user's own or that
+    group or others may read or write (the next fetch re-creates it with mode 0600).
     """
     try:
         path = cache_file(token_dir, server, tool, repository)
@@ -80,12 +64,36 @@ def read_valid(
         entry = json.loads(path.read_text("utf-8"))
         if [entry["server"], entry["tool"], entry["repository"]] != [server, tool, repository]:
             return None
-        claims = unverified_claims(entry["token"])
-        if claims.get("tool") != tool or now >= float(claims["exp"]):
+        jwks = read_jwks(token_dir)
+        if jwks is None:
+            return None
+        _, claims = jws.verify(entry["token"], jwks)
+        from aigate.protocol import normalize_repository
+
+        if jws.claims_problem(claims, issuer=issuer, tool=tool, now=now, exp_leeway=0, sub=sub,
+                              repository=normalize_repository(repository or "")):
             return None
         return CachedToken(entry["token"], claims)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):  # jws.JwsError is a ValueError
         return None
+
+
+def read_jwks(token_dir: Path) -> dict | None:
+    """The cached JWKS, if it is a private file of this user holding a JSON object, else None."""
+    path = token_dir / JWKS_FILE
+    try:
+        if not _private(path):
+            return None
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def store_jwks(token_dir: Path, jwks: dict) -> None:
+    """Cache the server's JWKS (mode 0600, atomic; the folder made 0700)."""
+    _private_dir(token_dir)
+    paths.write_private(token_dir / JWKS_FILE, json.dumps(jwks).encode())
 
 
 def _private(path: Path) -> bool:
@@ -96,13 +104,17 @@ def _private(path: Path) -> bool:
 
 
 def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str) -> CachedToken:
-    """Cache a verified token (mode 0600, atomic; the folder made 0700) and return it."""
+    """Cache a token :mod:`aigate.tokens` verified (mode 0600, atomic; the folder made 0700); return it."""
     entry = {"server": server, "tool": tool, "repository": repository, "token": token}
+    _private_dir(token_dir)
+    paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
+    return CachedToken(token, jws.unverified(token)[1])
+
+
+def _private_dir(token_dir: Path) -> None:
     token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if hasattr(os, "getuid"):
         os.chmod(token_dir, 0o700)
-    paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
-    return CachedToken(token, unverified_claims(token))
 
 
 def drop(token_dir: Path, server: str, tool: str, repository: str | None) -> None:

@@ -1,25 +1,23 @@
-"""Fetching and verifying approval tokens (cold path: PyJWT, httpx through ServerClient).
+"""Fetching and verifying approval tokens (cold path: httpx through ServerClient).
 
-Checks follow RFC 8725 (docs/architecture.md, "Decisions both sides rely on"): algorithm allow-list (EdDSA only), header
-``typ`` ``aigate-approval+jwt``, a ``kid`` found in the server's JWKS, audience ``aigate``, issuer
-equal to the one the server reported at enrollment, ``nbf``/``exp`` against the injected clock with
-``TOKEN_LEEWAY_SECONDS`` of skew, and the ``tool`` claim equal to the tool asked for. The JWKS is
-cached beside the tokens and refetched once when a token names an unknown ``kid`` (key rotation).
+Checks follow RFC 8725 and DESIGN.md "Approval token" (:mod:`aigate.jws`, the same checks the cache
+makes on the warm path): algorithm allow-list (``EdDSA``, or ``Ed25519`` as RFC 9864 names it),
+header ``typ`` ``aigate-approval+jwt``, a ``kid`` found in the server's JWKS, audience ``aigate``,
+issuer equal to the one the server reported at enrollment, ``nbf``/``exp`` against the injected clock
+with ``TOKEN_LEEWAY_SECONDS`` of skew, the ``tool`` claim equal to the tool asked for and, when given,
+``sub`` and ``repository``. The JWKS is cached beside the tokens and refetched once when a token
+names an unknown ``kid`` (key rotation).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-import jwt
-
-from aigate import paths, protocol, tokencache
+from aigate import jws, paths, protocol, tokencache
 from aigate.approval import ServerClient
 from aigate.errors import AigateError, ServerUnreachable
 
-REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti", protocol.CLAIM_TOOL, protocol.CLAIM_KEY_SCOPE]
+UnknownKey = jws.UnknownKey
 
 
 class TokenRejected(AigateError):
@@ -28,50 +26,22 @@ class TokenRejected(AigateError):
     exit_code = ServerUnreachable.exit_code
 
 
-class UnknownKey(Exception):
-    pass
-
-
-def verify_token(token: str, *, jwks: dict[str, Any], issuer: str, tool: str, now: float) -> dict[str, Any]:
+def verify_token(token: str, *, jwks: dict, issuer: str, tool: str, now: float, sub: object = jws.ANY,
+                 repository: object = jws.ANY) -> dict:
     """The verified claims of ``token``. Raises UnknownKey (kid not in ``jwks``) or TokenRejected."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as err:
-        raise TokenRejected(f"the server sent a malformed approval token: {err}") from err
-    if header.get("typ") != protocol.TOKEN_TYPE or header.get("alg") != protocol.TOKEN_ALGORITHM:
-        raise TokenRejected(f"approval token has typ={header.get('typ')!r} alg={header.get('alg')!r}")
-    key = _key_for(jwks, header.get("kid"))
-    try:
-        claims = jwt.decode(
-            token, key=key, algorithms=[protocol.TOKEN_ALGORITHM], audience=protocol.TOKEN_AUDIENCE,
-            issuer=issuer, options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_nbf": False,
-                                    "verify_iat": False},
-        )
-    except jwt.PyJWTError as err:
+        _, claims = jws.verify(token, jwks)
+    except UnknownKey:
+        raise
+    except jws.JwsError as err:
         raise TokenRejected(f"approval token failed verification: {err}") from err
-    _check_times(claims, now)
-    if claims[protocol.CLAIM_TOOL] != tool:
-        raise TokenRejected(f"approval token is for {claims[protocol.CLAIM_TOOL]!r}, not {tool!r}")
-    return claims
-
-
-def _key_for(jwks: dict[str, Any], kid: str | None) -> Any:
-    try:
-        keyset = jwt.PyJWKSet.from_dict(jwks)
-    except jwt.PyJWTError as err:
-        raise TokenRejected(f"the server's JWKS is unusable: {err}") from err
-    for key in keyset.keys:
-        if key.key_id == kid:
-            return key
-    raise UnknownKey(kid)
-
-
-def _check_times(claims: dict[str, Any], now: float) -> None:
-    leeway = protocol.TOKEN_LEEWAY_SECONDS
-    if now >= float(claims["exp"]) + leeway:
-        raise TokenRejected("approval token from the server is already expired: check this computer's clock")
-    if now + leeway < float(claims["nbf"]):
-        raise TokenRejected("approval token from the server is not valid yet: check this computer's clock")
+    why = jws.claims_problem(claims, issuer=issuer, tool=tool, now=now, exp_leeway=protocol.TOKEN_LEEWAY_SECONDS,
+                             sub=sub, repository=repository)
+    if why is None:
+        return claims
+    if why in ("it has expired", "it is not valid yet"):
+        raise TokenRejected(f"approval token from the server: {why}: check this computer's clock")
+    raise TokenRejected(f"approval token failed verification: {why}")
 
 
 def fetch_token(
@@ -82,29 +52,24 @@ def fetch_token(
     issuer: str,
     now: float,
     token_dir: Path | None = None,
+    sub: str | None = None,
 ) -> tokencache.CachedToken:
-    """Ask the server for a token, verify it, cache it. Raises AigateError kinds (69/77/78)."""
+    """Ask the server for a token, verify it (``sub``: the enrolled user's email, when known), cache
+    it. Raises AigateError kinds (69/77/78)."""
     token_dir = token_dir or paths.token_dir()
     issued = client.issue_token(tool, repository)
-    jwks_file = token_dir / "jwks.json"
-    jwks = _cached_jwks(jwks_file)
+    checks = {"issuer": issuer, "tool": tool, "now": now, "sub": jws.ANY if sub is None else sub,
+              "repository": protocol.normalize_repository(repository or "")}
+    jwks = tokencache.read_jwks(token_dir)
     try:
         if jwks is None:
             raise UnknownKey(None)
-        verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now)
+        verify_token(issued.token, jwks=jwks, **checks)
     except UnknownKey:
         jwks = client.jwks()
-        paths.write_private(jwks_file, json.dumps(jwks).encode())
+        tokencache.store_jwks(token_dir, jwks)
         try:
-            verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now)
+            verify_token(issued.token, jwks=jwks, **checks)
         except UnknownKey:
             raise TokenRejected("approval token is signed with a key the server does not publish") from None
     return tokencache.store(token_dir, client.server, tool, repository, issued.token)
-
-
-def _cached_jwks(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None

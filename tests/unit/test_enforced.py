@@ -3,9 +3,9 @@
 
 import json
 
-from aigate import gate, keystore, tokencache
+from aigate import gate, jws, keystore
 from aigate.tokencache import CachedToken
-from harness.device import unsigned_token
+from harness.device import sign
 from tests.unit.conftest import claims_for
 from tests.unit.test_gate import SERVER, cfg, deps  # noqa: F401 - the gate's fixture
 from tests.unit.test_gate import cache as cache_laptop
@@ -52,8 +52,8 @@ def test_key_helper_prints_the_approval_token(deps):
 def test_key_helper_renews_a_token_that_would_expire_before_the_next_call(deps):
     cache(deps)
     deps.clock.now += 301  # 299 s left of 600: less than the 300 s until the tool calls back
-    fresh = unsigned_token(claims_for("claude", now=deps.clock(), key_source="gateway", base_url=GATEWAY))
-    deps.fetch = lambda *args: CachedToken(fresh, tokencache.unverified_claims(fresh))
+    fresh = sign(claims_for("claude", now=deps.clock(), key_source="gateway", base_url=GATEWAY))
+    deps.fetch = lambda *args: CachedToken(fresh, jws.unverified(fresh)[1])
     assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == fresh
 
 

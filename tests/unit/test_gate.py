@@ -2,9 +2,9 @@
 
 import pytest
 
-from aigate import config, enrollment, gate, keyserve, keystore, tokencache
+from aigate import config, enrollment, gate, keyserve, keystore
 from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotExecutable, ToolNotFound, UsageError
-from harness.device import unsigned_token
+from harness import device
 from tests.unit.conftest import Clock, claims_for
 
 SERVER = "https://aigate.test"
@@ -50,9 +50,8 @@ def _refuse(*args):
 
 
 def cache(deps, tool="claude", **extra):
-    token = unsigned_token(claims_for(tool, now=deps.clock(), **extra))
-    tokencache.store(deps.token_dir, SERVER, tool, "github.com/corp/app", token)
-    return token
+    token = device.sign(claims_for(tool, now=deps.clock(), **{"repository": "github.com/corp/app", **extra}))
+    return device.cache(deps.token_dir, SERVER, tool, "github.com/corp/app", token)
 
 
 def test_unknown_tool_is_refused_before_anything_else(deps):
@@ -191,3 +190,23 @@ def test_an_it_set_tool_path_that_does_not_exist_says_so_naming_the_file(deps, t
         gate.run_tool("claude", [], deps=deps)
     assert "does not exist" in caught.value.message and "/etc/aigate/aigate.toml" in caught.value.message
     assert "PATH" not in caught.value.message
+
+
+def test_a_tampered_cached_token_after_revocation_is_refetched_and_refused_77(deps):
+    """The attack run's case: the grant was revoked, the user pushed the cached token's expiry 10 years
+    ahead (signature left as it was). The edited token is not used; the server is asked, and refuses."""
+    token = cache(deps)
+    device.cache(deps.token_dir, SERVER, "claude", "github.com/corp/app",
+                 device.tampered(token, exp=int(deps.clock()) + 10 * 365 * 86400))
+    deps.clock.now += 700
+    with pytest.raises(NotApproved) as caught:
+        gate.run_tool("claude", [], deps=deps)
+    assert caught.value.exit_code == 77 and deps.run_child.calls == []
+
+
+def test_a_cached_token_with_an_edited_key_scope_makes_the_key_helper_ask_the_server(deps):
+    token = cache(deps)
+    device.cache(deps.token_dir, SERVER, "claude", "github.com/corp/app", device.tampered(token, key_scope="openai"))
+    deps.open_store = lambda: keystore.MemoryKeyStore({keystore.key_entry("openai"): "sk-other-scope"})
+    with pytest.raises(NotApproved):
+        gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)

@@ -6,10 +6,11 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from harness import device as signed_tokens
+from tests.unit.conftest import claims_for
 
 from aigate import protocol, tokencache, tokens
 from aigate.approval import ServerClient
-from tests.unit.conftest import claims_for
 
 ISSUER = "https://aigate.test"
 NOW = 1_800_000_000
@@ -22,21 +23,20 @@ def signing_key():
 
 @pytest.fixture(scope="module")
 def jwks(signing_key):
-    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(signing_key.public_key()))
-    return {"keys": [{**jwk, "kid": "k1", "alg": "EdDSA", "use": "sig"}]}
+    return signed_tokens.jwks(signing_key, "k1", alg="EdDSA")
 
 
 def sign(key, claims, *, kid="k1", typ=protocol.TOKEN_TYPE, alg="EdDSA"):
-    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid, "typ": typ})
+    return signed_tokens.sign(claims, key, kid=kid, typ=typ, alg=alg)
 
 
 def claims(**extra):
-    return {**claims_for(now=NOW), "iss": ISSUER, **extra}
+    return {**claims_for(now=NOW, repository="github.com/corp/app"), "iss": ISSUER, **extra}
 
 
 def verify(token, jwks, **kw):
     return tokens.verify_token(token, jwks=jwks, issuer=kw.pop("issuer", ISSUER), tool=kw.pop("tool", "claude"),
-                               now=kw.pop("now", NOW + 1))
+                               now=kw.pop("now", NOW + 1), **kw)
 
 
 def test_a_good_token_verifies(signing_key, jwks):
@@ -47,6 +47,22 @@ def test_a_good_token_verifies(signing_key, jwks):
 def test_wrong_audience_issuer_or_tool_is_rejected(signing_key, jwks, change):
     with pytest.raises(tokens.TokenRejected):
         verify(sign(signing_key, claims(**change)), jwks)
+
+
+def test_the_rfc_9864_algorithm_name_ed25519_is_accepted_beside_eddsa(signing_key, jwks):
+    assert verify(sign(signing_key, claims(), alg="Ed25519"), jwks)["tool"] == "claude"
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256", "ES256", "Ed448", "eddsa"])
+def test_other_algorithm_names_are_rejected(signing_key, jwks, alg):
+    with pytest.raises(tokens.TokenRejected):
+        verify(sign(signing_key, claims(), alg=alg), jwks)
+
+
+@pytest.mark.parametrize(("check", "value"), [("sub", "bob@corp.example"), ("repository", "github.com/corp/other")])
+def test_a_token_for_another_user_or_repository_is_rejected(signing_key, jwks, check, value):
+    with pytest.raises(tokens.TokenRejected):
+        verify(sign(signing_key, claims()), jwks, **{check: value})
 
 
 def test_wrong_typ_is_rejected(signing_key, jwks):
@@ -100,7 +116,8 @@ def test_fetch_verifies_and_caches_the_token(signing_key, jwks, tmp_path):
     http = httpx.Client(base_url=ISSUER, transport=httpx.MockTransport(handler))
     client = ServerClient(http, ISSUER, "cred")
     got = tokens.fetch_token(client, tool="claude", repository="github.com/corp/app", issuer=ISSUER, now=NOW + 1,
-                             token_dir=tmp_path)
+                             token_dir=tmp_path, sub="ann@corp.example")
     assert got.token == token
-    assert tokencache.read_valid(tmp_path, ISSUER, "claude", "github.com/corp/app", now=NOW + 1).token == token
+    assert tokencache.read_valid(tmp_path, ISSUER, "claude", "github.com/corp/app", now=NOW + 1, issuer=ISSUER,
+                                 sub="ann@corp.example").token == token
     assert seen[0] == ("POST", protocol.Paths.APPROVAL_TOKENS, "Bearer cred")
