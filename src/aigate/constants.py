@@ -53,7 +53,8 @@ SCOPE_ALL = "all"
 
 TOKEN_TYPE = "aigate-approval+jwt"  # JWS header `typ`
 TOKEN_AUDIENCE = "aigate"
-TOKEN_ALGORITHM = "EdDSA"  # Ed25519 (RFC 8037); the only algorithm either side accepts
+TOKEN_ALGORITHM = "EdDSA"  # Ed25519 (RFC 8037): what the server writes in the header `alg`
+TOKEN_ALGORITHMS = (TOKEN_ALGORITHM, "Ed25519")  # what clients accept: also RFC 9864's fully specified name
 TOKEN_LEEWAY_SECONDS = 30  # clock skew allowed when checking nbf/exp; never extends a cached token
 CLAIM_TOOL = "tool"
 CLAIM_KEY_SCOPE = "key_scope"

@@ -15,20 +15,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 
-from aigate.protocol import (
+from aigate.constants import (
     CLAIM_KEY_SCOPE,
     CLAIM_REPOSITORY,
     CLAIM_TOOL,
-    KEY_SCOPE_PATTERN,
-    TOKEN_ALGORITHM,
+    TOKEN_ALGORITHMS,
     TOKEN_AUDIENCE,
     TOKEN_LEEWAY_SECONDS,
     TOKEN_TYPE,
+    is_key_scope,
 )
 
-ALGORITHMS = (TOKEN_ALGORITHM, "Ed25519")
+ALGORITHMS = TOKEN_ALGORITHMS
 """``alg`` values accepted: ``EdDSA`` (RFC 8037) and ``Ed25519`` (RFC 9864, fully specified)."""
 
 
@@ -144,7 +143,7 @@ def claims_problem(claims: dict, *, issuer: str, tool: str, now: float, exp_leew
         (_number(claims["exp"]) and now < claims["exp"] + exp_leeway, "it has expired"),
         (_number(claims["nbf"]) and now + TOKEN_LEEWAY_SECONDS >= claims["nbf"], "it is not valid yet"),
         (claims[CLAIM_TOOL] == tool, f"it is for {claims[CLAIM_TOOL]!r}, not {tool!r}"),
-        (isinstance(claims[CLAIM_KEY_SCOPE], str) and re.match(KEY_SCOPE_PATTERN, claims[CLAIM_KEY_SCOPE]),
+        (isinstance(claims[CLAIM_KEY_SCOPE], str) and is_key_scope(claims[CLAIM_KEY_SCOPE]),
          "its key scope is not a scope name"),
         (sub is ANY or claims["sub"] == sub, f"it is for the user {claims['sub']!r}, not {sub!r}"),
         (repository is ANY or claims.get(CLAIM_REPOSITORY) == repository,

@@ -68,7 +68,7 @@ def read_valid(token_dir: Path, server: str, tool: str, repository: str | None, 
         if jwks is None:
             return None
         _, claims = jws.verify(entry["token"], jwks)
-        from aigate.protocol import normalize_repository
+        from aigate.constants import normalize_repository
 
         if jws.claims_problem(claims, issuer=issuer, tool=tool, now=now, exp_leeway=0, sub=sub,
                               repository=normalize_repository(repository or "")):

@@ -8,7 +8,6 @@ import pytest
 
 from tests.support.client_home import isolate_client_home
 
-
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     return isolate_client_home(tmp_path, monkeypatch)

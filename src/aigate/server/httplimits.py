@@ -14,7 +14,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from aigate.protocol import PROBLEM_CONTENT_TYPE, ProblemCode
+from aigate.constants import PROBLEM_CONTENT_TYPE, ProblemCode
 from aigate.server.problems import problem_body
 
 MAX_HEAD_BYTES = 8 * 1024

@@ -151,7 +151,7 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracked)
-        except Exception as exc:  # noqa: BLE001 - rendered as problem details, logged by render()
+        except Exception as exc:
             if started:
                 raise
             status, body, headers = render(exc, scope.get("path", ""), scope.get("method", ""))

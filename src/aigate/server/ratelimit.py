@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from aigate.protocol import PROBLEM_CONTENT_TYPE, Paths, ProblemCode
+from aigate.constants import PROBLEM_CONTENT_TYPE, Paths, ProblemCode
 
 REQUEST_BURST = 120
 REQUEST_RATE = 20.0  # per second

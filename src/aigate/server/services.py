@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from aigate.errors import ConfigError
 from aigate.server import db as dbmod
 from aigate.server.gateway_authz import GatewayState, flush_usage
-from aigate.server.ratelimit import Limits
 from aigate.server.policy import Policy, PolicyError, load_policy
+from aigate.server.ratelimit import Limits
 from aigate.server.settings import Settings
 from aigate.server.signing import KeyRing
 from aigate.server.writer import Writer

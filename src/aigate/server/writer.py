@@ -165,7 +165,7 @@ class Writer:
             with _file_lock(self._lock_path), self.engine.begin() as conn:
                 outcomes = run_batch(conn, items, now)
                 appended = conn.info.pop("appended", 0)
-        except Exception as err:  # noqa: BLE001 - reported to each caller, isolated below
+        except Exception as err:
             condition = dbfaults.unavailable(err)
             if condition is not None:
                 self.failing = condition
