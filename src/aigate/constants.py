@@ -155,6 +155,32 @@ def is_key_scope(name: str) -> bool:
     return re.match(KEY_SCOPE_PATTERN, name) is not None
 
 
+# --- text the server accepts (the wire shapes carry these as schema patterns) ------------------------
+
+_INVISIBLE = (r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e"
+              r"\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb")
+TEXT_FORBIDDEN = r"\x00-\x08\x0b-\x1f\x7f-\x9f" + _INVISIBLE
+"""A regex character class (without brackets) of what free text (reasons) may not hold: control
+characters but tab and newline, DEL and C1 controls, line and paragraph separators (U+2028, U+2029),
+bidi overrides and isolates, and invisible format characters (soft hyphen, zero-width and joiner
+characters, word joiner, BOM, Hangul fillers...), any of which can make text read other than it is."""
+LABEL_FORBIDDEN = r"\x00-\x1f\x7f-\x9f" + _INVISIBLE
+"""The same for labels and names (device name, platform, host, tool, ids, repository): no tab or newline either."""
+REASON_PATTERN = rf"^[^{TEXT_FORBIDDEN}]*[^\s{TEXT_FORBIDDEN}][^{TEXT_FORBIDDEN}]*$"
+LABEL_PATTERN = rf"^[^{LABEL_FORBIDDEN}]*$"
+ENROLLMENT_CODE_PATTERN = r"^[ -]*(?:[0-9A-TV-Za-tv-z][ -]*){12}$"
+"""An enrollment code as ``users add`` prints it (12 characters of Crockford's base32, any case,
+grouped with dashes or spaces)."""
+PATTERN_MEANINGS = {
+    REASON_PATTERN: "must not be blank, nor contain control, line or paragraph separator, bidi or invisible "
+                    "characters (tab and newline are fine)",
+    LABEL_PATTERN: "must not contain control, line or paragraph separator, bidi or invisible characters",
+    ENROLLMENT_CODE_PATTERN: "must be an enrollment code as `aigate-server users add` prints it "
+                             "(12 letters and digits, e.g. 7KQ2-MX4P-9TRD)",
+}
+"""What a violation of each pattern means, in the words error messages use."""
+
+
 COMPETING_CREDENTIALS: tuple[str, ...] = (
     # Anthropic / Claude Code
     "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",

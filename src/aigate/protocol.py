@@ -30,7 +30,8 @@ from typing import Annotated, Any, TypeVar
 # isort: off
 from aigate.constants import (  # noqa: F401
     CLAIM_ACCESS_REQUEST, CLAIM_BASE_URL, CLAIM_ENV, CLAIM_KEY_SCOPE, CLAIM_KEY_SOURCE, CLAIM_REPOSITORY, CLAIM_TOOL,
-    COMPETING_CREDENTIALS, DEFAULT_KEY_SCOPES, KEY_SCOPE_PATTERN, MAX_BODY_BYTES, MAX_DURATION_SECONDS,
+    COMPETING_CREDENTIALS, DEFAULT_KEY_SCOPES, ENROLLMENT_CODE_PATTERN, KEY_SCOPE_PATTERN, LABEL_PATTERN,
+    PATTERN_MEANINGS, REASON_PATTERN, MAX_BODY_BYTES, MAX_DURATION_SECONDS,
     PROBLEM_CONTENT_TYPE, SCOPE_ALL, SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS,
     KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP,
     TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
@@ -54,13 +55,14 @@ class Limit:
     max_length: int | None = None
     ge: int | None = None
     le: int | None = None
+    pattern: str | None = None  # a regex the whole string must match (constants: *_PATTERN, PATTERN_MEANINGS)
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
         schema = handler(source)
         target = schema
         if target.get("type") == "nullable":
             target = target["schema"]
-        for name in ("min_length", "max_length", "ge", "le"):
+        for name in ("min_length", "max_length", "ge", "le", "pattern"):
             value = getattr(self, name)
             if value is not None:
                 target[name] = value
@@ -75,6 +77,11 @@ class Limit:
                 return f"must be at least {_characters(self.min_length)}"
             if self.max_length is not None and len(value) > self.max_length:
                 return f"must be at most {_characters(self.max_length)}"
+            if self.pattern is not None:
+                import re
+
+                if re.search(self.pattern, value) is None:
+                    return PATTERN_MEANINGS.get(self.pattern, f"must match {self.pattern}")
         elif isinstance(value, int):
             if self.ge is not None and value < self.ge:
                 return f"must be at least {self.ge}"
@@ -87,12 +94,12 @@ def _characters(n: int) -> str:
     return f"{n} character" if n == 1 else f"{n} characters"
 
 
-ToolName = Annotated[str, Limit(min_length=1, max_length=64)]
-Reason = Annotated[str, Limit(min_length=1, max_length=1000)]
-Repository = Annotated[str, Limit(max_length=512)]
+ToolName = Annotated[str, Limit(min_length=1, max_length=64, pattern=LABEL_PATTERN)]
+Reason = Annotated[str, Limit(min_length=1, max_length=1000, pattern=REASON_PATTERN)]
+Repository = Annotated[str, Limit(max_length=512, pattern=LABEL_PATTERN)]
 Seconds = Annotated[int, Limit(ge=1, le=MAX_DURATION_SECONDS)]
-ShortText = Annotated[str, Limit(max_length=255)]
-Identifier = Annotated[str, Limit(min_length=1, max_length=64)]
+ShortText = Annotated[str, Limit(max_length=255, pattern=LABEL_PATTERN)]
+Identifier = Annotated[str, Limit(min_length=1, max_length=64, pattern=LABEL_PATTERN)]
 
 
 # --- wire shapes ------------------------------------------------------------------------------------
@@ -122,9 +129,9 @@ class UserPublic:
 class EnrollmentCreate:
     """Exchange a one-time enrollment code for a device credential."""
 
-    code: Annotated[str, Limit(min_length=4, max_length=64)]
+    code: Annotated[str, Limit(min_length=4, max_length=64, pattern=ENROLLMENT_CODE_PATTERN)]
     device_name: ShortText = ""
-    platform: Annotated[str, Limit(max_length=64)] = ""
+    platform: Annotated[str, Limit(max_length=64, pattern=LABEL_PATTERN)] = ""
 
 
 @dataclass
@@ -256,7 +263,7 @@ class SessionEvent:
     at: datetime
     host: ShortText = ""
     repository: Repository | None = None
-    token_id: Annotated[str, Limit(max_length=64)] | None = None  # the approval token's `jti`
+    token_id: Annotated[str, Limit(max_length=64, pattern=LABEL_PATTERN)] | None = None  # the token's `jti`
     exit_status: Annotated[int, Limit(ge=-1, le=1023)] | None = None  # on `end`
     duration_ms: Annotated[int, Limit(ge=0, le=MAX_DURATION_SECONDS * 1000)] | None = None  # on `end`
 
@@ -265,7 +272,8 @@ class SessionEvent:
 class SessionEventAck:
     session_id: str
     kind: SessionEventKind
-    recorded: bool  # False when this (session_id, kind) had been recorded before
+    recorded: bool  # False when this (session_id, kind) had been recorded before, or when refused
+    refused: str | None = None  # why the server refused it; it is then on record as `session.refused`
 
 
 # --- encoding ---------------------------------------------------------------------------------------

@@ -186,32 +186,51 @@ def test_a_session_event_with_the_jti_of_the_users_own_token_is_recorded(api):
     assert api.client.post(Paths.SESSION_EVENTS, json=event, headers=headers).status_code == 200
 
 
-def test_a_session_start_with_an_unknown_token_id_is_a_422(api):
+def _refused(api, answer):
+    """The answer is an acknowledgement naming why the event was refused; the event is on record."""
+    assert answer.status_code == 200, answer.text
+    ack = answer.json()
+    assert ack["recorded"] is False and ack["refused"]
+    data = _session_audit_data(api, "session.refused")
+    assert data["why"] == ack["refused"]
+    return ack["refused"]
+
+
+def test_a_session_start_with_an_unknown_token_id_is_refused_and_on_record(api):
     headers = api.enroll("ann@corp.example")
     answer = api.client.post(Paths.SESSION_EVENTS, json={**_event(), "token_id": "invented"}, headers=headers)
-    assert answer.status_code == 422 and "token_id" in answer.json()["detail"]
+    assert "token_id" in _refused(api, answer)
 
 
-def test_a_session_event_with_another_users_token_id_is_a_422(api):
+def test_a_session_event_with_another_users_token_id_is_refused_and_on_record(api):
     ann = api.enroll("ann@corp.example", ["auto-team"])
     bob = api.enroll("bob@corp.example")
     event = {**_event(), "token_id": _issued_token_id(api, ann)}
-    assert api.client.post(Paths.SESSION_EVENTS, json=event, headers=bob).status_code == 422
+    assert "token_id" in _refused(api, api.client.post(Paths.SESSION_EVENTS, json=event, headers=bob))
 
 
 @pytest.mark.parametrize("at", ["2019-12-31T23:59:59Z", "1970-01-01T00:00:00Z"])
-def test_a_session_event_before_2020_is_a_422(api, at):
+def test_a_session_event_before_2020_is_refused_and_on_record(api, at):
     headers = api.enroll("ann@corp.example")
     answer = api.client.post(Paths.SESSION_EVENTS, json={**_event(), "at": at}, headers=headers)
-    assert answer.status_code == 422 and "at:" in answer.json()["detail"]
+    assert "at:" in _refused(api, answer)
 
 
-def test_a_session_event_more_than_a_day_ahead_is_a_422(api):
+def test_a_session_event_more_than_a_day_ahead_is_refused_and_on_record(api):
     from datetime import UTC, datetime, timedelta
 
     ahead = (datetime.now(UTC) + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = api.enroll("ann@corp.example")
-    assert api.client.post(Paths.SESSION_EVENTS, json={**_event(), "at": ahead}, headers=headers).status_code == 422
+    _refused(api, api.client.post(Paths.SESSION_EVENTS, json={**_event(), "at": ahead}, headers=headers))
+
+
+def test_a_refused_session_event_shows_in_audit_export(api, cli):
+    headers = api.enroll("ann@corp.example")
+    api.client.post(Paths.SESSION_EVENTS, json={**_event(), "token_id": "invented"}, headers=headers)
+    code, out, _ = cli("audit", "export", "--data-dir", str(api.settings.data_dir), "--db", api.settings.db_url)
+    assert code == 0
+    refused = [line for line in out.splitlines() if '"session.refused"' in line]
+    assert len(refused) == 1 and "invented" in refused[0]
 
 
 def _session_audit_data(api, action):

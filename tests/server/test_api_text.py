@@ -1,5 +1,6 @@
-"""Free text from clients: reasons are refused when unreadable, labels are cleaned, NUL never reaches
-the database (PostgreSQL would refuse it), and none of it is a 500."""
+"""Free text from clients: reasons and labels are refused when unreadable (control characters, line
+and paragraph separators, bidi and invisible characters), NUL never reaches the database (PostgreSQL
+would refuse it), and none of it is a 500."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from aigate.protocol import Paths, Role
-from aigate.server.models import devices, session_events
+from aigate.server.models import devices
 
 BAD_REASONS = ["   ", "\n\t", "ok\x00", "bell\x07", "esc\x1b[31m", "del\x7f", "c1\x85",
-               "rtl\u202e", "lre\u202a", "isolate\u2066", "pop\u2069"]
+               "rtl\u202e", "lre\u202a", "isolate\u2066", "pop\u2069", "line\u2028sep", "para\u2029sep",
+               "zero\u200bwidth", "join\u200dner", "word\u2060joiner", "bom\ufeff", "soft\u00adhyphen",
+               "filler\u3164", "\u200b\u200b"]
 
 
 def _problem(answer, field):
@@ -71,24 +74,34 @@ def test_a_nul_in_a_session_event_field_is_a_422_naming_it(api, field):
     _problem(api.client.post(Paths.SESSION_EVENTS, json=event, headers=headers), field)
 
 
-def test_control_and_bidi_characters_are_removed_from_a_session_events_host(api):
+@pytest.mark.parametrize("host", ["lap\x00top", "lap\u202etop", "lap\x1btop", "lap\ttop", "lap\u2028top",
+                                  "lap\u200btop"])
+def test_a_session_events_host_with_control_separator_or_invisible_characters_is_a_422(api, host):
     headers = api.enroll("ann@corp.example")
-    event = {"session_id": "s-1", "kind": "start", "tool": "claude", "at": "2026-11-29T16:00:00Z",
-             "host": "lap\x00top\u202e\x1b"}
-    assert api.client.post(Paths.SESSION_EVENTS, json=event, headers=headers).status_code == 200
-    with api.engine.connect() as conn:
-        assert conn.execute(select(session_events.c.host)).scalar() == "laptop"
+    event = {"session_id": "s-1", "kind": "start", "tool": "claude", "at": "2026-11-29T16:00:00Z", "host": host}
+    _problem(api.client.post(Paths.SESSION_EVENTS, json=event, headers=headers), "host")
 
 
-def test_control_and_bidi_characters_are_removed_from_an_enrolled_device_name_and_platform(api):
+@pytest.mark.parametrize(("field", "value"), [("device_name", "lap\x00top\u2066"), ("platform", "lin\x07ux"),
+                                              ("device_name", "lap\u2029top"), ("platform", "lin\u200dux")])
+def test_an_enrolled_device_name_or_platform_with_such_characters_is_a_422(api, field, value):
     code = api.add_user("ann@corp.example")
-    answer = api.client.post(Paths.ENROLLMENTS, json={"code": code, "device_name": "lap\x00top\u2066",
-                                                      "platform": "lin\x07ux"})
+    _problem(api.client.post(Paths.ENROLLMENTS, json={"code": code, field: value}), field)
+
+
+def test_a_plain_device_name_and_platform_are_kept_as_given(api):
+    code = api.add_user("ann@corp.example")
+    answer = api.client.post(Paths.ENROLLMENTS, json={"code": code, "device_name": "Ann's laptop (ü)",
+                                                      "platform": "Linux-6.1-x86_64"})
     assert answer.status_code == 201, answer.text
     with api.engine.connect() as conn:
-        assert conn.execute(select(devices.c.name, devices.c.platform)).one() == ("laptop", "linux")
+        assert conn.execute(select(devices.c.name, devices.c.platform)).one() == ("Ann's laptop (ü)",
+                                                                                  "Linux-6.1-x86_64")
 
 
-def test_a_nul_in_an_enrollment_code_is_a_400_not_a_500(api):
-    answer = api.client.post(Paths.ENROLLMENTS, json={"code": "ABCD-\x00EFG"})
-    assert answer.status_code == 400
+def test_a_nul_in_an_enrollment_code_is_a_422_not_a_500(api):
+    _problem(api.client.post(Paths.ENROLLMENTS, json={"code": "ABCD-\x00EFG"}), "code")
+
+
+def test_a_short_enrollment_code_is_a_422_by_the_schema(api):
+    _problem(api.client.post(Paths.ENROLLMENTS, json={"code": "ABCD"}), "code")

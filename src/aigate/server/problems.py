@@ -72,10 +72,15 @@ def _describe(errors: list[dict[str, Any]]) -> tuple[int, str]:
     """Status and one readable line for pydantic/FastAPI validation errors."""
     if any(e.get("type") == "json_invalid" for e in errors):
         return 400, "the body is not valid JSON"
+    from aigate.constants import PATTERN_MEANINGS
+
     parts = []
     for error in errors[:5]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        message = error.get("msg", "invalid")
+        if error.get("type") == "string_pattern_mismatch":  # say what the pattern means, not the regex
+            message = PATTERN_MEANINGS.get((error.get("ctx") or {}).get("pattern"), message)
+        parts.append(f"{where}: {message}")
     return 422, "; ".join(parts)
 
 

@@ -24,7 +24,6 @@ from aigate.server.identity import Caller, authenticate
 from aigate.server.policy import Policy, Verdict
 from aigate.server.problems import ApiProblem
 from aigate.server.signing import KeyRing
-from aigate.server.text import refuse_controls
 
 if TYPE_CHECKING:
     from aigate.server.services import Services
@@ -131,7 +130,6 @@ class IssueJob:
                                  {"tool": self.tool, "why": "repository denied"}, caller.device_id)
             return ApiProblem(403, p.ProblemCode.REPOSITORY_DENIED,
                               f"the policy denies {self.tool} in repository {normalized}"), [refused]
-        refuse_controls(repository=normalized)
         if grant is None:
             if verdict.approval == p.ApprovalMode.AUTO:
                 return NeedsAutomaticGrant(caller, verdict), []

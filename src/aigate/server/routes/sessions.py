@@ -2,12 +2,13 @@
 
 What the server checks, so a device cannot put invented sessions on record:
 
-- ``at`` lies between :data:`EARLIEST` (2020-01-01) and one day after the server's clock; else 422.
+- ``at`` lies between :data:`EARLIEST` (2020-01-01) and one day after the server's clock;
 - ``token_id``, when given, is the ``jti`` of an approval token issued to the caller's user (its
-  ``approval_token.issued`` audit event, found by the indexed subject); else 422. The client drops an
-  event the server refuses as invalid, so a refused one is not resent forever.
-- So a ``start`` (or ``end``) naming an unknown token is refused; one without ``token_id`` is
-  recorded as reported.
+  ``approval_token.issued`` audit event, found by the indexed subject).
+- An event failing either check is refused, but not lost: it is recorded as a ``session.refused``
+  audit event (its fields and ``why``) and acknowledged with ``recorded: false`` and ``refused: why``,
+  so the client's spool lets it go and ``audit export`` shows it. One without ``token_id`` is recorded
+  as reported.
 - An ``end`` is accepted even without a recorded ``start`` of the same session by the same user (the
   start may have been refused, or lost with a wiped spool), but its audit event then carries
   ``"start_recorded": false``, so a reviewer sees it stands alone.
@@ -56,19 +57,23 @@ def _token_issued_to(conn: Connection, token_id: str, email: str) -> bool:
     return email in rows
 
 
-def record_job(caller: Caller, event: p.SessionEvent) -> Job[bool]:
-    """Job: store the event unless (session_id, kind) is already stored. Result: recorded (bool).
+def record_job(caller: Caller, event: p.SessionEvent) -> Job[tuple[bool, str | None]]:
+    """Job: store the event unless (session_id, kind) is already stored. Result: ``(recorded, refused)``.
 
     Jobs run one after another under the chain head lock, so check-then-insert cannot race.
     """
 
-    def job(conn: Connection, now: float) -> tuple[bool, list[AuditEvent]]:
-        check_time(event.at, now)
+    def job(conn: Connection, now: float) -> tuple[tuple[bool, str | None], list[AuditEvent]]:
+        try:
+            check_time(event.at, now)
+        except ApiProblem as refused:
+            return _refused(caller, event, refused.detail)
         key = (session_events.c.session_id == event.session_id, session_events.c.kind == event.kind.value)
         if conn.execute(select(session_events.c.session_id).where(*key)).first() is not None:
-            return False, []
+            return (False, None), []
         if event.token_id is not None and not _token_issued_to(conn, event.token_id, caller.email):
-            raise _invalid(f"token_id: no approval token {event.token_id!r} was issued to {caller.email}")
+            return _refused(caller, event, f"token_id: no approval token {event.token_id!r} was issued to "
+                                           f"{caller.email}")
         values = {"session_id": event.session_id, "kind": event.kind.value, "user_id": caller.user_id,
                   "device_id": caller.device_id, "tool": event.tool, "at": int(event.at.timestamp()),
                   "host": clean_label(event.host), "repository": event.repository, "token_id": event.token_id,
@@ -84,18 +89,30 @@ def record_job(caller: Caller, event: p.SessionEvent) -> Job[bool]:
         if caller.disabled:
             data["user_disabled"] = True
         conn.execute(insert(session_events).values(**values))
-        return True, [AuditEvent(caller.email, f"session.{event.kind.value}", event.session_id, data,
-                                 caller.device_id)]
+        return (True, None), [AuditEvent(caller.email, f"session.{event.kind.value}", event.session_id, data,
+                                         caller.device_id)]
 
     return job
+
+
+def _refused(caller: Caller, event: p.SessionEvent, why: str) -> tuple[tuple[bool, str | None], list[AuditEvent]]:
+    """Job result for an event the server will not store as a session: ``(False, why)`` and its
+    ``session.refused`` audit event, so it is on record rather than lost."""
+    data = {"kind": event.kind.value, "why": why, "at": p.format_timestamp(event.at), "tool": event.tool,
+            "host": clean_label(event.host), "repository": event.repository, "token_id": event.token_id,
+            "exit_status": event.exit_status, "duration_ms": event.duration_ms}
+    if caller.disabled:
+        data["user_disabled"] = True
+    return (False, why), [AuditEvent(caller.email, "session.refused", event.session_id, data, caller.device_id)]
 
 
 @router.post(p.Paths.SESSION_EVENTS, response_model=p.SessionEventAck,
              summary="Report a run's start or end; a resent event is acknowledged, not recorded twice")
 async def report(body: p.SessionEvent, caller: AnyCallerDep, services: ServicesDep) -> p.SessionEventAck:
-    """Record a session event (checks in the module docstring): 422 for an ``at`` outside
-    2020-01-01 .. now + 1 day or a ``token_id`` never issued to the caller's user; an ``end`` without
-    a matching ``start`` is recorded with ``start_recorded: false`` in its audit event."""
+    """Record a session event (checks in the module docstring): one with an ``at`` outside
+    2020-01-01 .. now + 1 day or a ``token_id`` never issued to the caller's user is recorded as
+    ``session.refused`` and acknowledged with ``refused``; an ``end`` without a matching ``start`` is
+    recorded with ``start_recorded: false`` in its audit event."""
     refuse_nul(session_id=body.session_id, tool=body.tool, repository=body.repository, token_id=body.token_id)
-    recorded = await services.writer.submit(record_job(caller, body))
-    return p.SessionEventAck(body.session_id, body.kind, recorded)
+    recorded, refused = await services.writer.submit(record_job(caller, body))
+    return p.SessionEventAck(body.session_id, body.kind, recorded, refused)
