@@ -203,15 +203,27 @@ def test_ctrl_c_at_the_key_prompt_exits_130_and_stores_nothing(cli, monkeypatch,
 EVIL = "ok\x1b[31m red \u202eevil"
 
 
-def test_a_reason_with_terminal_escapes_is_printed_escaped_in_the_requests_table(cli, logged_in):
-    cli("request", "claude", "--reason", EVIL)
+def test_a_reason_with_terminal_escapes_is_refused_before_it_is_sent(cli, logged_in, server):
+    code, _, err = cli("request", "claude", "--reason", EVIL)
+    assert code == 2 and "reason" in err and server.requests == {}
+
+
+def test_a_reason_with_terminal_escapes_from_the_server_is_printed_escaped_in_the_requests_table(
+        cli, logged_in, server):
+    cli("request", "claude", "--reason", "x")
+    server.requests["r1"]["reason"] = EVIL  # as an older server, or another client, may have stored it
     _, out, _ = cli("requests")
     assert "\x1b" not in out and "\u202e" not in out and "\\x1b[31m" in out and "\\u202e" in out
 
 
-def test_a_decision_reason_with_terminal_escapes_is_printed_escaped_in_the_request_line(cli, logged_in):
+def test_a_decision_reason_with_terminal_escapes_from_the_server_is_printed_escaped_in_the_request_line(
+        cli, logged_in, server):
+    from aigate import protocol
+    from aigate.cli.output import request_line
+
     cli("request", "claude", "--reason", "x")
-    _, out, _ = cli("admin", "deny", "r1", "--reason", EVIL)
+    item = protocol.from_wire(protocol.AccessRequest, {**server.requests["r1"], "decision_reason": EVIL})
+    out = request_line(item)
     assert "\x1b" not in out and "\u202e" not in out and "\\x1b[31m" in out and "\\u202e" in out
 
 

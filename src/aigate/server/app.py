@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, dbfaults, problems
+from aigate.server import access, dbfaults, openapi, problems
 from aigate.server.audit import AuditEvent
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.ratelimit import RateLimit
@@ -46,6 +46,7 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
                   description="Approval server of aigate: enrollment, access requests, approval tokens, audit.")
     app.state.services = services
     problems.install(app)
+    openapi.install(app, lambda: list(services.policy.tools))
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(problems.CatchAll)  # innermost: exceptions never reach Starlette's re-raising handler

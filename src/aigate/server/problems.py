@@ -98,6 +98,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI parses the body before it runs the dependencies that authenticate: a caller without
+        # a credential learns nothing about the body and gets the 401 it would get otherwise.
+        if _secured(request.scope.get("route")) and not request.headers.get("authorization", "").startswith("Bearer "):
+            return problem_response(401, ProblemCode.UNAUTHENTICATED, "no device credential (Authorization: Bearer)",
+                                    instance=request.url.path, headers={"WWW-Authenticate": "Bearer"})
         status, detail = _describe(list(exc.errors()))
         return problem_response(status, ProblemCode.INVALID_REQUEST, detail, instance=request.url.path)
 
@@ -105,15 +110,49 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, ProblemCode.INVALID_REQUEST)
         detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such path: {request.url.path}"
-        return problem_response(exc.status_code, code, detail, instance=request.url.path,
-                                headers=getattr(exc, "headers", None))
+        if exc.status_code == 405:  # Starlette names the methods of one route; the path may have several
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+        return problem_response(exc.status_code, code, detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         status, body, headers = render(exc, request.url.path, request.method)
         return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method ``app`` answers at ``path``, sorted (for ``Allow``): the operations of its OpenAPI
+    paths whose template matches, and plain Starlette routes (the docs pages) by their own pattern."""
+    import re
+
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
+            methods |= {method.upper() for method in operations}
+    for route in app.router.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(path):
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
+def _secured(route: Any) -> bool:
+    """Whether a FastAPI route depends, at any depth, on a security scheme (a bearer credential)."""
+    from fastapi.security.base import SecurityBase
+
+    todo = [getattr(route, "dependant", None)]
+    while todo:
+        dependant = todo.pop()
+        if dependant is None:
+            continue
+        if isinstance(dependant.call, SecurityBase):
+            return True
+        todo.extend(dependant.dependencies)
+    return False
 
 
 def render(exc: BaseException, path: str, method: str = "") -> tuple[int, bytes, dict[str, str]]:

@@ -103,7 +103,6 @@ class Writer:
         self.engine = engine
         self.clock = clock
         self._reader: RawReader | None = None
-        self._event_loop: asyncio.AbstractEventLoop | None = None  # the one loop of this process
         self._lock_path = sqlite_lock_path(engine)
         self.failing: str | None = None  # why writes fail (dbfaults), until a batch with audit events commits
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
@@ -124,9 +123,7 @@ class Writer:
         return cast(T, await self._enqueue(read_job, [], read=True))
 
     async def _enqueue(self, job: Job[Any] | None, events: list[AuditEvent], read: bool = False) -> Any:
-        if self._event_loop is None:
-            self._event_loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = self._event_loop.create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put(_Item(job, events, future, read))
         return await future
 
@@ -145,7 +142,10 @@ class Writer:
                     self._queue.put(None)
                     break
                 batch.append(item)
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except Exception:  # noqa: BLE001 - the thread must live on, or every later request would hang
+                log.exception("writer: a batch of %d could not be settled", len(batch))
 
     def _commit(self, batch: list[_Item]) -> None:
         now = self.clock()
@@ -155,8 +155,15 @@ class Writer:
         if writes:
             settled.extend((item, ok, value) for item, (ok, value) in zip(writes, self._write(writes, now),
                                                                           strict=True))
-        if self._event_loop is not None:  # one wake-up of the event loop per batch, not per request
-            self._event_loop.call_soon_threadsafe(_settle_all, settled)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Item, bool, Any]]] = {}
+        for entry in settled:
+            if entry[0].future is not None:
+                by_loop.setdefault(entry[0].future.get_loop(), []).append(entry)
+        for loop, entries in by_loop.items():  # one wake-up of each event loop per batch, not per request
+            try:
+                loop.call_soon_threadsafe(_settle_all, entries)
+            except RuntimeError:  # that loop is closed: its requests are gone, the writes stand
+                pass
 
     def _write(self, items: list[_Item], now: float) -> list[tuple[bool, Any]]:
         """Commit ``items`` in one transaction; when that fails for a reason other than the database

@@ -17,6 +17,8 @@ from aigate.server.text import check_text, refuse_nul
 from aigate.server.tokens import resolve_verdict
 
 router = APIRouter(tags=["access requests"])
+CONFLICT = {409: {"description": "The request is not in the state this needs (someone else decided it first, "
+                                 "or the same tool already has a pending request)"}}
 
 
 def verdict_for(services: Services, caller: Caller, tool: str) -> Verdict:
@@ -29,7 +31,7 @@ def require_reviewer(caller: Caller) -> None:
         raise ApiProblem(403, p.ProblemCode.FORBIDDEN, "only approvers and admins review access requests")
 
 
-@router.post(p.Paths.ACCESS_REQUESTS, status_code=201, response_model=p.AccessRequest,
+@router.post(p.Paths.ACCESS_REQUESTS, status_code=201, responses=CONFLICT, response_model=p.AccessRequest,
              summary="File an access request; an `auto` rule grants it at once")
 async def create(body: p.AccessRequestCreate, caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     refuse_nul(tool=body.tool)
@@ -57,14 +59,14 @@ async def get_one(request_id: Annotated[str, Path(alias="id", min_length=1, max_
     return await services.db.read(access.get_request, caller, request_id, services.clock())
 
 
-@router.post(p.Paths.CANCEL, response_model=p.AccessRequest, summary="Withdraw a pending request (requester)")
+@router.post(p.Paths.CANCEL, responses=CONFLICT, response_model=p.AccessRequest, summary="Withdraw a pending request (requester)")
 async def cancel(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     refuse_nul(id=request_id)
     return await services.writer.submit(access.cancel_job(caller, request_id))
 
 
-@router.post(p.Paths.APPROVE, response_model=p.AccessRequest,
+@router.post(p.Paths.APPROVE, responses=CONFLICT, response_model=p.AccessRequest,
              summary="Approve a pending request, for at most the rule's maximum (409 if already decided)")
 async def approve(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
                   caller: CallerDep, services: ServicesDep, body: p.Approval | None = None) -> p.AccessRequest:
@@ -74,7 +76,7 @@ async def approve(request_id: Annotated[str, Path(alias="id", min_length=1, max_
     return await services.writer.submit(access.review_job(caller, request_id, "approve", duration=duration))
 
 
-@router.post(p.Paths.DENY, response_model=p.AccessRequest, summary="Deny a pending request, with a reason")
+@router.post(p.Paths.DENY, responses=CONFLICT, response_model=p.AccessRequest, summary="Deny a pending request, with a reason")
 async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
                caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     require_reviewer(caller)
@@ -83,7 +85,7 @@ async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_len
     return await services.writer.submit(access.review_job(caller, request_id, "deny", reason=body.reason))
 
 
-@router.post(p.Paths.REVOKE, response_model=p.AccessRequest, summary="Revoke an approved grant, with a reason")
+@router.post(p.Paths.REVOKE, responses=CONFLICT, response_model=p.AccessRequest, summary="Revoke an approved grant, with a reason")
 async def revoke(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     require_reviewer(caller)

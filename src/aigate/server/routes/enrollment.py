@@ -16,7 +16,9 @@ from aigate.server.text import clean_label
 router = APIRouter(tags=["enrollment"])
 
 
-@router.post(p.Paths.ENROLLMENTS, status_code=201, response_model=p.Enrollment,
+@router.post(p.Paths.ENROLLMENTS, status_code=201, response_model=p.Enrollment, responses={
+    400: {"description": "The enrollment code is unknown, used or expired (enrollment-code-invalid)"},
+    403: {"description": "The user is disabled (user-disabled)"}},
              summary="Exchange a one-time enrollment code for a device credential (shown once)")
 async def enroll(body: p.EnrollmentCreate, services: ServicesDep) -> p.Enrollment:
     device_id, credential, user = await services.writer.submit(
