@@ -27,9 +27,9 @@ from aigate.server.settings import Settings
 from aigate.server.writer import write_now
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis.checks import CHECKS, load_all_checks  # noqa: E402
-from schemathesis.config import SchemathesisConfig  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config import SchemathesisConfig
 
 EXAMPLES = int(os.environ.get("AIGATE_FUZZ_EXAMPLES", "12"))
 CONFIG = {
@@ -110,7 +110,7 @@ def test_schemathesis_finds_no_failure_in_any_operation(fuzzed, with_credential)
         @given(case=strategy)
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
-        def run(case) -> None:
+        def run(case, headers=headers) -> None:
             case.call_and_validate(headers=headers, checks=checks)
 
         try:

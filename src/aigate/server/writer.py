@@ -144,7 +144,7 @@ class Writer:
                 batch.append(item)
             try:
                 self._commit(batch)
-            except Exception:  # noqa: BLE001 - the thread must live on, or every later request would hang
+            except Exception:
                 log.exception("writer: a batch of %d could not be settled", len(batch))
 
     def _commit(self, batch: list[_Item]) -> None:
