@@ -12,6 +12,7 @@ names an unknown ``kid`` (key rotation).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aigate import jws, paths, protocol, tokencache
 from aigate.approval import ServerClient
@@ -26,8 +27,8 @@ class TokenRejected(AigateError):
     exit_code = ServerUnreachable.exit_code
 
 
-def verify_token(token: str, *, jwks: dict, issuer: str, tool: str, now: float, sub: object = jws.ANY,
-                 repository: object = jws.ANY) -> dict:
+def verify_token(token: str, *, jwks: dict[str, Any], issuer: str, tool: str, now: float, sub: object = jws.ANY,
+                 repository: object = jws.ANY) -> dict[str, Any]:
     """The verified claims of ``token``. Raises UnknownKey (kid not in ``jwks``) or TokenRejected."""
     try:
         _, claims = jws.verify(token, jwks)
@@ -58,18 +59,20 @@ def fetch_token(
     it. Raises AigateError kinds (69/77/78)."""
     token_dir = token_dir or paths.token_dir()
     issued = client.issue_token(tool, repository)
-    checks = {"issuer": issuer, "tool": tool, "now": now, "sub": jws.ANY if sub is None else sub,
-              "repository": protocol.normalize_repository(repository or "")}
+    expected_sub = jws.ANY if sub is None else sub
+    normalized = protocol.normalize_repository(repository or "")
     jwks = tokencache.read_jwks(token_dir)
     try:
         if jwks is None:
             raise UnknownKey(None)
-        verify_token(issued.token, jwks=jwks, **checks)
+        verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now, sub=expected_sub,
+                     repository=normalized)
     except UnknownKey:
         jwks = client.jwks()
         tokencache.store_jwks(token_dir, jwks)
         try:
-            verify_token(issued.token, jwks=jwks, **checks)
+            verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now, sub=expected_sub,
+                         repository=normalized)
         except UnknownKey:
             raise TokenRejected("approval token is signed with a key the server does not publish") from None
     return tokencache.store(token_dir, client.server, tool, repository, issued.token)

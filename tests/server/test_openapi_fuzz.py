@@ -16,7 +16,6 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from tests.server.conftest import POLICY, Clock, _template
 
 from aigate.protocol import Paths, Role
 from aigate.server import db as dbmod
@@ -25,11 +24,12 @@ from aigate.server.app import create_app
 from aigate.server.services import open_services
 from aigate.server.settings import Settings
 from aigate.server.writer import write_now
+from tests.server.conftest import POLICY, Clock, _template
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import CHECKS, load_all_checks
-from schemathesis.config import SchemathesisConfig
+from hypothesis import HealthCheck, given, settings  # noqa: E402 - after the importorskip
+from schemathesis.checks import CHECKS, load_all_checks  # noqa: E402
+from schemathesis.config import SchemathesisConfig  # noqa: E402
 
 EXAMPLES = int(os.environ.get("AIGATE_FUZZ_EXAMPLES", "12"))
 CONFIG = {

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.client_home import isolate_client_home
 
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     return isolate_client_home(tmp_path, monkeypatch)

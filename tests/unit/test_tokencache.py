@@ -1,7 +1,6 @@
+from aigate import tokencache
 from harness.device import cache, jwks, sign, tampered
 from tests.unit.conftest import claims_for
-
-from aigate import tokencache
 
 SERVER = "https://aigate.test"
 USER = "ann@corp.example"

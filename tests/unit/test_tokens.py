@@ -6,11 +6,11 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from harness import device as signed_tokens
-from tests.unit.conftest import claims_for
 
 from aigate import protocol, tokencache, tokens
 from aigate.approval import ServerClient
+from harness import device as signed_tokens
+from tests.unit.conftest import claims_for
 
 ISSUER = "https://aigate.test"
 NOW = 1_800_000_000

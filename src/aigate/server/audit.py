@@ -35,7 +35,7 @@ class AuditEvent:
     device_id: str | None = None
 
 
-SUBJECT_LENGTH = audit_events.c.subject.type.length
+SUBJECT_LENGTH: int = audit_events.c.subject.type.length  # type: ignore[attr-defined]  # String(254)
 
 
 def storable_subject(subject: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -171,7 +171,7 @@ class RawReader:
         traceback when that fails on a dead connection)."""
         try:
             self._pooled.invalidate()
-        except Exception:  # noqa: BLE001, S110 - it is broken already; nothing more to do
+        except Exception:  # noqa: BLE001 - it is broken already; nothing more to do
             pass
 
 

@@ -10,8 +10,7 @@ answered the same at once, without waiting for its end. ``serve`` passes the cla
 
 from __future__ import annotations
 
-from typing import Any
-
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from aigate.constants import PROBLEM_CONTENT_TYPE, ProblemCode
@@ -27,7 +26,7 @@ def _refusal() -> tuple[bytes, list[tuple[bytes, bytes]]]:
                   (b"connection", b"close")]
 
 
-async def _refuse(scope: dict, receive: Any, send: Any) -> None:
+async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
     body, headers = _refusal()
     await send({"type": "http.response.start", "status": 431, "headers": headers})
     await send({"type": "http.response.body", "body": body})

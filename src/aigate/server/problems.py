@@ -17,6 +17,7 @@ from aigate.protocol import PROBLEM_CONTENT_TYPE, ProblemCode
 if TYPE_CHECKING:  # FastAPI is imported where it is used, so the CLI's jobs load without it
     from fastapi import FastAPI
     from starlette.responses import Response
+    from starlette.types import Message, Receive, Scope, Send
 
 log = logging.getLogger("aigate.server")
 RETRY_AFTER_SECONDS = 5  # how long a client waits before retrying a 503
@@ -79,7 +80,7 @@ def _describe(errors: list[dict[str, Any]]) -> tuple[int, str]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         message = error.get("msg", "invalid")
         if error.get("type") == "string_pattern_mismatch":  # say what the pattern means, not the regex
-            message = PATTERN_MEANINGS.get((error.get("ctx") or {}).get("pattern"), message)
+            message = PATTERN_MEANINGS.get(str((error.get("ctx") or {}).get("pattern")), message)
         parts.append(f"{where}: {message}")
     return 422, "; ".join(parts)
 
@@ -183,12 +184,13 @@ class CatchAll:
     def __init__(self, app: Any):
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         started = False
 
-        async def tracked(message: dict) -> None:
+        async def tracked(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)

@@ -27,6 +27,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from starlette.types import Message, Receive, Scope, Send
+
 from aigate.constants import PROBLEM_CONTENT_TYPE, Paths, ProblemCode
 
 REQUEST_BURST = 120
@@ -134,9 +136,10 @@ class RateLimit:
         self.app = app
         self.limits = limits
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         path = scope["path"]
         address = (scope.get("client") or ("unknown", 0))[0]
         refusal = None
@@ -152,9 +155,10 @@ class RateLimit:
         if refusal is not None:
             status, body, headers = refusal
             await send({"type": "http.response.start", "status": status, "headers": headers})
-            return await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": body})
+            return
 
-        async def counted(message: dict) -> None:
+        async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if status == 401:

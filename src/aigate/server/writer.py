@@ -7,7 +7,8 @@ runs them in one transaction (each job inside a SAVEPOINT, so a failing job leav
 write), chains their audit events, moves the chain head once, and commits; each request then gets
 its own result. When the transaction itself fails and the database is not unavailable (see
 :mod:`aigate.server.dbfaults`), some item carried a value the database refuses: the items are then
-committed one by one, so that item fails alone and no other request of the batch is affected. Across processes the chain head lock (``audit.lock_head``) keeps batches in order.
+committed one by one, so that item fails alone and no other request of the batch is affected.
+Across processes the chain head lock (``audit.lock_head``) keeps batches in order.
 
 A job is ``fn(conn, now) -> (result, [AuditEvent, ...])``; ``now`` is epoch seconds (float).
 A read job (:meth:`Writer.compute`, the token issuance path) is the same but gets a

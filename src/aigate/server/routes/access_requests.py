@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
@@ -17,8 +17,9 @@ from aigate.server.text import check_text, refuse_nul
 from aigate.server.tokens import resolve_verdict
 
 router = APIRouter(tags=["access requests"])
-CONFLICT = {409: {"description": "The request is not in the state this needs (someone else decided it first, "
-                                 "or the same tool already has a pending request)"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {
+    "description": "The request is not in the state this needs (someone else decided it first, or the same "
+                   "tool already has a pending request)"}}
 
 
 def verdict_for(services: Services, caller: Caller, tool: str) -> Verdict:
@@ -59,7 +60,8 @@ async def get_one(request_id: Annotated[str, Path(alias="id", min_length=1, max_
     return await services.db.read(access.get_request, caller, request_id, services.clock())
 
 
-@router.post(p.Paths.CANCEL, responses=CONFLICT, response_model=p.AccessRequest, summary="Withdraw a pending request (requester)")
+@router.post(p.Paths.CANCEL, responses=CONFLICT, response_model=p.AccessRequest,
+             summary="Withdraw a pending request (requester)")
 async def cancel(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     refuse_nul(id=request_id)
@@ -76,7 +78,8 @@ async def approve(request_id: Annotated[str, Path(alias="id", min_length=1, max_
     return await services.writer.submit(access.review_job(caller, request_id, "approve", duration=duration))
 
 
-@router.post(p.Paths.DENY, responses=CONFLICT, response_model=p.AccessRequest, summary="Deny a pending request, with a reason")
+@router.post(p.Paths.DENY, responses=CONFLICT, response_model=p.AccessRequest,
+             summary="Deny a pending request, with a reason")
 async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
                caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     require_reviewer(caller)
@@ -85,7 +88,8 @@ async def deny(request_id: Annotated[str, Path(alias="id", min_length=1, max_len
     return await services.writer.submit(access.review_job(caller, request_id, "deny", reason=body.reason))
 
 
-@router.post(p.Paths.REVOKE, responses=CONFLICT, response_model=p.AccessRequest, summary="Revoke an approved grant, with a reason")
+@router.post(p.Paths.REVOKE, responses=CONFLICT, response_model=p.AccessRequest,
+             summary="Revoke an approved grant, with a reason")
 async def revoke(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)], body: p.Decision,
                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
     require_reviewer(caller)
