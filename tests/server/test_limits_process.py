@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from tests.support.server import init_server, start_server
+from harness.server import init_server, start_server
 
 from aigate.protocol import Paths
 from aigate.server.httplimits import MAX_HEAD_BYTES

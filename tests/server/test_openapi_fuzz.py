@@ -52,7 +52,7 @@ def fuzzed(request, tmp_path_factory, templates) -> Iterator[tuple]:
         shutil.copy(folder / "aigate.db", base / "aigate.db")
         db_url = f"sqlite:///{base / 'aigate.db'}"
     else:
-        from tests.support.postgres import create_database
+        from harness.postgres import create_database
 
         db_url = create_database(url, "fuzz", template="template_aigate")
     services = open_services(Settings.resolve(data_dir, db_url, public_url="https://aigate.test"), Clock())
