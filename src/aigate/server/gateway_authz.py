@@ -2,13 +2,13 @@
 for this route's key scope, asked by a registered gateway? (docs/enforced-mode.md)
 
 Checked in this order, each refusal final: the gateway's credential (403), the tool's token present
-(401), its JWS (EdDSA only, ``typ``, a published ``kid``, the signature), ``aud``, ``iss``, ``exp`` and
-``nbf`` (401: the tool fetches a fresh token), its ``key_scope`` equal to the route's (403), its
-``tool`` a tool the policy sends through a gateway (403), then the live state in one read: the
-issuing device not logged out, the user not disabled, the token's grant approved, unexpired, of that
-user, tool and scope (403). A decision is reused for at most ``DECISION_CACHE_SECONDS`` (per server
-process), as are the gateway lookup and the decrypted vendor key; every allowed call is counted
-(:mod:`aigate.server.usage`).
+(401), its JWS (``EdDSA`` or RFC 9864's ``Ed25519`` only, ``typ``, a published ``kid``, the
+signature), ``aud``, ``iss``, ``exp`` and ``nbf`` (401: the tool fetches a fresh token), its
+``key_scope`` equal to the route's (403), its ``tool`` a tool the policy sends through a gateway
+(403), then the live state in one read: the issuing device not logged out, the user not disabled,
+the token's grant approved, unexpired, of that user, tool and scope (403). A decision is reused for
+at most ``DECISION_CACHE_SECONDS`` (per server process), as are the gateway lookup and the decrypted
+vendor key; every allowed call is counted (:mod:`aigate.server.usage`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from aigate import protocol as p
+from aigate.constants import TOKEN_ALGORITHMS
 from aigate.server.db import Prepared
 from aigate.server.gateways import GatewayAuth
 from aigate.server.models import access_requests, audit_events, devices, users
@@ -122,7 +123,7 @@ def check_token(token: str, *, keys: KeyRing, issuer: str, scope: str, policy: P
         return {}, bad
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return {}, bad
-    if header.get("alg") != p.TOKEN_ALGORITHM or header.get("typ") != p.TOKEN_TYPE:
+    if header.get("alg") not in TOKEN_ALGORITHMS or header.get("typ") != p.TOKEN_TYPE:
         return {}, bad
     public = keys.public_key(header.get("kid"), now)
     if public is None:
