@@ -106,18 +106,24 @@ def test_schemathesis_finds_no_failure_in_any_operation(fuzzed, with_credential)
         app.state.services.limits.__init__(app.state.services.clock)  # a fresh rate budget per operation
         strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE) | \
             operation.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE)
-
-        @given(case=strategy)
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
-        def run(case, headers=headers) -> None:
-            case.call_and_validate(headers=headers, checks=checks)
-
+        run = _fuzzer(strategy, headers, checks)
         try:
             run()
         except Exception as failure:  # noqa: BLE001 - collected, so one run reports every operation
             failures.append(f"{operation.label}: {failure}")
     assert failures == [], "\n\n".join(failures)
+
+
+def _fuzzer(strategy, headers, checks):
+    """A hypothesis test sending each generated case (with ``headers``) and running ``checks`` on it."""
+
+    @given(case=strategy)
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    def run(case) -> None:
+        case.call_and_validate(headers=headers, checks=checks)
+
+    return run
 
 
 def test_options_names_every_method_of_the_path_in_allow(fuzzed):
