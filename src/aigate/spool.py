@@ -160,6 +160,8 @@ _LOCKS: list[Any] = []  # the open lock files: closing one would release its loc
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The detached flusher (``python -m aigate.spool [SPOOL_DIR]``): send every spooled event once, one flusher
+    at a time; exit status 0, or 1 after an unexpected failure (logged with ``--debug``)."""
     args = sys.argv[1:] if argv is None else argv
     spool = Path(args[0]) if args else paths.spool_dir()
     if not _only_flusher(spool):

@@ -29,6 +29,7 @@ class TokenRejected(AigateError):
 
 
 class UnknownKey(Exception):
+    """The token's ``kid`` is not in the JWKS at hand: fetch the JWKS again (a key was rotated) before refusing."""
     pass
 
 

@@ -36,6 +36,7 @@ class AuditEvent:
 
 
 def canonical_json(value: Any) -> str:
+    """The JSON the audit chain hashes: sorted keys, no spaces, UTF-8 kept."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -107,6 +108,8 @@ def export_line(row: dict[str, Any]) -> str:
 
 @dataclass
 class VerifyResult:
+    """What ``audit verify`` found: whether the chain is whole, how many events, the head (``seq``, ``hash``),
+    the first break, and whether a given head is unknown."""
     ok: bool
     count: int
     head_seq: int

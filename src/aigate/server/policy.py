@@ -90,6 +90,7 @@ class PolicyError(Exception):
 
 @dataclass(frozen=True)
 class ToolPolicy:
+    """A ``[tools.NAME]`` table: the tool's key scope, and the ``base_url`` and ``env`` the tool must run with."""
     name: str
     key_scope: str
     base_url: str | None = None
@@ -99,6 +100,7 @@ class ToolPolicy:
 
 @dataclass(frozen=True)
 class Rule:
+    """One ``[[rules]]`` entry; ``max_duration`` in seconds, ``line`` where it starts in the file (for messages)."""
     groups: tuple[str, ...]
     tools: tuple[str, ...]
     approval: ApprovalMode
@@ -108,6 +110,7 @@ class Rule:
     line: int = 0
 
     def matches(self, tool: str, groups: list[str]) -> bool:
+        """Whether the rule covers ``tool`` for a user in ``groups`` (``*`` matches any)."""
         tool_ok = "*" in self.tools or tool in self.tools
         group_ok = "*" in self.groups or any(g in self.groups for g in groups)
         return tool_ok and group_ok
@@ -136,6 +139,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Policy:
+    """A checked policy file: ``token_ttl`` and ``review_ttl`` in seconds, the tools, and the rules in order (the
+    first match decides)."""
     token_ttl: int
     review_ttl: int
     tools: dict[str, ToolPolicy]

@@ -53,6 +53,8 @@ class ApiProblem(Exception):
 
 
 def problem_body(status: int, code: ProblemCode, detail: str | None, instance: str | None = None) -> bytes:
+    """An RFC 9457 problem details body as JSON bytes: ``type``, ``title`` (from the code), ``status``, ``code``,
+    ``detail``, ``instance``."""
     body = {"type": f"https://aigate.dev/problems/{code.value}", "title": _TITLES[code],
             "status": status, "code": code.value, "detail": detail, "instance": instance}
     return json.dumps(body).encode()
@@ -60,6 +62,7 @@ def problem_body(status: int, code: ProblemCode, detail: str | None, instance: s
 
 def problem_response(status: int, code: ProblemCode, detail: str | None, *, instance: str | None = None,
                      headers: dict[str, str] | None = None) -> Response:
+    """A Starlette response with :func:`problem_body` and ``application/problem+json``."""
     from starlette.responses import Response
 
     return Response(problem_body(status, code, detail, instance), status_code=status,

@@ -22,6 +22,9 @@ from aigate.server.writer import Writer
 
 @dataclass
 class Services:
+    """What a running server holds, built once per worker by :func:`open_services`: settings, the read
+    database, the writer thread, the policy, the signing keys, the gateways' state, and the clock (epoch
+    seconds; tests move it)."""
     settings: Settings
     db: dbmod.Database
     writer: Writer
@@ -31,6 +34,7 @@ class Services:
     clock: Callable[[], float] = time.time
 
     def close(self) -> None:
+        """Write the pending usage counts, stop the writer thread and close the database pools."""
         flush_usage(self.gateway, self.writer.engine)
         self.writer.close()
         self.db.close()

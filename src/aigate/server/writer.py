@@ -186,6 +186,7 @@ class Writer:
         return True
 
     def close(self) -> None:
+        """Stop the writer thread after the batches already queued (waits up to 10 s)."""
         self._queue.put(None)
         self._thread.join(timeout=10)
 
