@@ -23,7 +23,13 @@ from aigate.server.services import Services
 router = APIRouter(tags=["gateway"])
 log = logging.getLogger("aigate.server")
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_HEADER = {"schema": {"type": "string"}}
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "authorized: the scope's vendor key, for the gateway to put on the call (no body)",
+          "headers": {c.GATEWAY_VENDOR_KEY_HEADER: {**_HEADER, "description": "the vendor key"},
+                      c.GATEWAY_USER_HEADER: {**_HEADER, "description": "the user (the token's sub)"},
+                      c.GATEWAY_TOOL_HEADER: {**_HEADER, "description": "the tool"},
+                      c.GATEWAY_SCOPE_HEADER: {**_HEADER, "description": "the key scope"}}},
     401: {"description": "no, or no valid, approval token: the tool should fetch a fresh one"},
     403: {"description": "not a registered gateway, or the approval is not (or no longer) live"},
     503: {"description": "no vendor key is stored for this scope, or the database is down"},
@@ -43,7 +49,7 @@ async def authorize_with_path(scope: str, rest: str, request: Request, services:
 
 for _method in _METHODS:  # one operation per method, each with its own operationId
     router.add_api_route(c.Paths.GATEWAY_AUTHORIZE, authorize, methods=[_method], summary=_SUMMARY, responses=_PROBLEMS,
-                         operation_id=f"gateway_authorize_{_method.lower()}")
+                         operation_id=f"gateway_authorize_{_method.lower()}", response_class=Response)
 router.add_api_route(c.Paths.GATEWAY_AUTHORIZE + "/{rest:path}", authorize_with_path, methods=_METHODS,
                      include_in_schema=False)
 
