@@ -87,7 +87,9 @@ def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.Key
         "user": record.email if record else None,
         "repository": repository,
         "settings": {name: {"value": s.value, "source": s.source} for name, s in
-                     (("server", cfg.server), ("ca_bundle", cfg.ca_bundle))},
+                     (("server", cfg.server), ("ca_bundle", cfg.ca_bundle))} | {
+            f"tools.{name}.path": {"value": path, "source": cfg.tool_sources.get(name, "enforced")}
+            for name, path in cfg.tool_paths.items()},
         "server_reachable": None,
         "problem": None,
     }
