@@ -33,7 +33,7 @@ class FakeWinreg:
         self.tree = {"HKLM": tree}
         self.access = []
 
-    def OpenKey(self, key, sub_key, reserved=0, access=KEY_READ):  # noqa: N802 (winreg's names)
+    def OpenKey(self, key, sub_key, reserved=0, access=KEY_READ):
         node = self.tree["HKLM"] if key == "HKLM" else key.node
         self.access.append(access)
         for part in sub_key.split("\\"):
@@ -43,14 +43,14 @@ class FakeWinreg:
             node = match
         return self.Key(node)
 
-    def EnumValue(self, key, index):  # noqa: N802
+    def EnumValue(self, key, index):
         values = [(k, v) for k, v in key.node.items() if not isinstance(v, dict)]
         if index >= len(values):
             raise OSError(259, "No more data is available")
         name, data = values[index]
         return name, data, 1 if isinstance(data, str) else 4
 
-    def EnumKey(self, key, index):  # noqa: N802
+    def EnumKey(self, key, index):
         keys = [k for k, v in key.node.items() if isinstance(v, dict)]
         if index >= len(keys):
             raise OSError(259, "No more data is available")
