@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from aigate import log, paths
+from aigate import log, paths, selfcmd
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def start_flusher(spool: Path) -> None:
     """Start ``python -m aigate.spool SPOOL`` detached (own session, no terminal); never waits."""
     if not pending(spool):
         return
-    argv = [sys.executable, "-m", "aigate.spool", str(spool)]
+    argv = [*selfcmd.module_argv("aigate.spool"), str(spool)]
     try:
         if hasattr(os, "posix_spawn"):  # cheaper than importing subprocess on the warm path
             stderr = (os.POSIX_SPAWN_DUP2, 2, 2) if log.debug_enabled() else (

@@ -104,3 +104,21 @@ def test_default_dir_for_a_user_is_under_xdg_data_home(monkeypatch, tmp_path):
     assert shims.default_dir() == tmp_path / "data" / "aigate" / "shims"
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert shims.default_dir() == shims.SYSTEM_DIR
+
+
+def test_run_from_a_private_folder_aigate_starts_itself_isolated_with_that_folder_first(monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    from aigate import selfcmd
+
+    assert selfcmd.module_argv("aigate.spool", "/usr/bin/python3") == ["/usr/bin/python3", "-m", "aigate.spool"]
+    site = tmp_path / "site" / "pkg_probe"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text("")
+    (site / "__main__.py").write_text("import sys; print(sys.argv[1:], sys.flags.isolated)\n")
+    monkeypatch.setattr(selfcmd, "_site", str(tmp_path / "site"))
+    argv = selfcmd.module_argv("pkg_probe", sys.executable)
+    assert argv[:3] == [sys.executable, "-I", "-c"]
+    out = subprocess.run([*argv, "a b", "--x"], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert out == "['a b', '--x'] 1\n"
