@@ -4,7 +4,7 @@
 #     libsecret-tools (a real Secret Service keyring), wrk (benchmarks), git, Node.js + npm,
 #     chromium + chromium-driver (the console's real-browser tests), nginx-light (the enforced-mode
 #     gateway, with auth_request);
-#   - .venv with `pip install -e .[server,test]`;
+#   - .venv with `pip install -e .[server,test,dist]`;
 #   - the pinned claude and codex (`npm ci --prefix tools`).
 # Each step is skipped when already done, so `make test` can call this every time.
 # Usage: scripts/bootstrap.sh [--no-venv] [--no-tools]
@@ -59,8 +59,8 @@ if ((want_venv)); then
         python3 -m venv .venv
     fi
     if [[ ! -f $stamp || $(cat "$stamp") != "$digest" ]]; then
-        say "pip install -e .[server,test]"
-        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[server,test]'
+        say "pip install -e .[server,test,dist]"
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[server,test,dist]'
         echo "$digest" > "$stamp"
     fi
 fi

@@ -1,0 +1,59 @@
+"""The one-file client's warm ``aigate run`` against the installed client's (issue 11: at most 20 % slower).
+
+    .venv/bin/python benchmarks/pyz_overhead.py [--runs 30] [--pyz dist/aigate.pyz]
+
+The setup of ``run_overhead.py``: a logged-in device in a throwaway HOME, a cached approval token, a
+no-op ``claude``. Alternates ``aigate run claude`` (this venv's console script) and ``PYTHON -I
+dist/aigate.pyz run claude``, where PYTHON is this venv's base interpreter in isolated mode (none of
+aigate's dependencies; shiv unpacks the zip into ``~/.shiv`` once, during the warm-up), and reports
+the medians and the median of the per-pair ratios. Exit 1 when the ratio is above 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_overhead import CPU, ROOT, prepare, settle, timed
+
+TARGET_RATIO = 1.2
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--pyz", type=Path, default=ROOT / "dist" / "aigate.pyz")
+    args = parser.parse_args()
+    if not args.pyz.is_file():
+        raise SystemExit(f"{args.pyz} is missing: run `make dist`")
+    installed = [str(Path(sys.executable).with_name("aigate")), "run", "claude"]
+    one_file = [getattr(sys, "_base_executable", sys.executable), "-I", str(args.pyz.resolve()), "run", "claude"]
+    with tempfile.TemporaryDirectory(prefix="aigate-bench-", ignore_cleanup_errors=True) as tmp:
+        home = Path(tmp)
+        env = prepare(home)
+        work = home / "work"
+        work.mkdir()
+        for _ in range(3):  # bytecode, page cache, and shiv's one-time unpacking
+            timed(installed, env, work), timed(one_file, env, work)
+            settle(home)
+        pairs = []
+        for _ in range(args.runs):
+            pairs.append((timed(installed, env, work), timed(one_file, env, work)))
+            settle(home)
+    a = statistics.median(i for i, _ in pairs)
+    b = statistics.median(p for _, p in pairs)
+    ratio = statistics.median(p / i for i, p in pairs)
+    cpu = {k: statistics.median(v) for k, v in CPU.items()}
+    print(f"runs: {len(pairs)} alternating pairs")
+    print(f"installed aigate run:  median {a:7.1f} ms  (CPU {cpu[' '.join(installed[:2])]:.1f} ms)")
+    print(f"aigate.pyz run:        median {b:7.1f} ms  (CPU {cpu[' '.join(one_file[:2])]:.1f} ms)")
+    print(f"pyz / installed:       median ratio {ratio:.2f}   target <= {TARGET_RATIO}")
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
