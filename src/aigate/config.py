@@ -108,8 +108,11 @@ def _read_managed(managed: Callable[[], tuple[dict, str | None]] | None) -> tupl
     if managed is None:
         if sys.platform not in ("darwin", "win32"):
             return {}, None  # nothing to import or read on the warm path
-        from aigate.mdm import read_managed as managed
-    values, source = managed()
+        from aigate.mdm import read_managed
+
+        values, source = read_managed(check_file=check_enforced_file)
+    else:
+        values, source = managed()
     if values:
         _warn_unknown(values, source)
     return values, source

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from aigate import gate, locate, paths, shims, tools
-from aigate.doctor import Check, Probe
+from aigate.diagnosis import Check, Probe
 from aigate.errors import AigateError
 
 SPOOL_STALE_SECONDS = 3600  # session events older than this are not being sent

@@ -17,7 +17,9 @@ pass an object with winreg's ``OpenKey``/``EnumValue``/``EnumKey`` over a dict.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -28,12 +30,13 @@ REGISTRY_PATH = r"SOFTWARE\Policies\aigate"
 REGISTRY_SOURCE = r"HKLM\SOFTWARE\Policies\aigate"
 
 
-def read_managed(*, platform: str = sys.platform, plist: Path = PLIST,
-                 registry: ModuleType | object | None = None) -> tuple[dict, str | None]:
+def read_managed(*, platform: str = sys.platform, plist: Path = PLIST, registry: ModuleType | object | None = None,
+                 check_file: Callable[[Path, os.stat_result], None] | None = None) -> tuple[dict, str | None]:
     """``(settings, source)``: what MDM enforces on this platform, and where it was read (None when
-    nothing is). Raises ConfigError (78) for an unsafe or unreadable source."""
+    nothing is). ``check_file(path, stat)`` raises for a plist an ordinary user could change
+    (:func:`aigate.config.check_enforced_file`). Raises ConfigError (78) for an unsafe or unreadable source."""
     if platform == "darwin":
-        values = read_plist(plist)
+        values = read_plist(plist, check_file)
         return values, (str(plist) if values else None)
     if platform == "win32":
         if registry is None:
@@ -43,17 +46,16 @@ def read_managed(*, platform: str = sys.platform, plist: Path = PLIST,
     return {}, None
 
 
-def read_plist(path: Path) -> dict:
+def read_plist(path: Path, check_file: Callable[[Path, os.stat_result], None] | None = None) -> dict:
     """The plist's top-level dictionary; ``{}`` when there is none. 78 for an unsafe or broken file."""
-    from aigate import config  # the enforced file's ownership and mode check
-
     try:
         info = path.stat()
     except FileNotFoundError:
         return {}
     except OSError as err:
         raise ConfigError(f"cannot read the managed preferences {path}: {err.strerror}") from err
-    config.check_enforced_file(path, info)
+    if check_file is not None:
+        check_file(path, info)
     import plistlib
     from xml.parsers.expat import ExpatError
 

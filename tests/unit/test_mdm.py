@@ -112,7 +112,7 @@ def test_a_registry_value_of_the_wrong_type_is_78_naming_the_key(tmp_path):
 @needs_root
 def test_plist_settings_are_enforced_and_tool_paths_carry_their_source(tmp_path):
     path = write_plist(tmp_path, {"server": "https://mdm.test", "tools": {"codex": {"path": "/opt/codex"}}})
-    cfg = load(tmp_path, lambda: mdm.read_managed(platform="darwin", plist=path), flag="https://flag.test")
+    cfg = load(tmp_path, lambda: mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file), flag="https://flag.test")
     assert cfg.server.value == "https://mdm.test" and cfg.server.source == f"enforced (MDM: {path})"
     assert cfg.tool_paths == {"codex": "/opt/codex"}
     assert cfg.tool_sources == {"codex": f"enforced (MDM: {path})"}
@@ -121,7 +121,7 @@ def test_plist_settings_are_enforced_and_tool_paths_carry_their_source(tmp_path)
 @needs_root
 def test_mdm_wins_over_the_enforced_file_where_both_set_a_key(tmp_path):
     path = write_plist(tmp_path, {"server": "https://mdm.test"})
-    cfg = load(tmp_path, lambda: mdm.read_managed(platform="darwin", plist=path),
+    cfg = load(tmp_path, lambda: mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file),
                enforced='server = "https://file.test"\nca_bundle = "/etc/ca.pem"\n')
     assert cfg.server.value == "https://mdm.test"
     assert (cfg.ca_bundle.value, cfg.ca_bundle.source) == ("/etc/ca.pem", f"enforced ({tmp_path / 'aigate.toml'})")
@@ -132,7 +132,7 @@ def test_a_plist_an_ordinary_user_can_change_is_refused(tmp_path):
     path = write_plist(tmp_path, {"server": "https://mdm.test"})
     os.chmod(path, 0o666)
     with pytest.raises(ConfigError) as caught:
-        mdm.read_managed(platform="darwin", plist=path)
+        mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file)
     assert caught.value.exit_code == 78 and str(path) in caught.value.message
 
 
@@ -141,7 +141,7 @@ def test_a_broken_plist_is_78_with_the_fix(tmp_path):
     path = write_plist(tmp_path, {})
     path.write_bytes(b"<?xml version='1.0'?><plist><dict><key>server</key>")
     with pytest.raises(ConfigError) as caught:
-        mdm.read_managed(platform="darwin", plist=path)
+        mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file)
     assert "not a valid plist" in caught.value.message and "com.aigate.client" in caught.value.hint
 
 
