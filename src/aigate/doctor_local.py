@@ -2,7 +2,7 @@
 and the shims, credentials that bypass the gate, proxy variables and the spool. See :mod:`aigate.doctor`.
 
 "Ungated" (issue 11): a ``claude``/``codex`` on PATH ahead of the shims, a vendor key in the shell's
-environment (any of :data:`aigate.tools.SCRUBBED_VARIABLES`: ``aigate run`` removes them, a bare tool
+environment (any of :data:`aigate.constants.COMPETING_CREDENTIALS`: ``aigate run`` removes them, a bare tool
 would use them), ``$CODEX_HOME/auth.json``, or a Claude login (``$CLAUDE_CONFIG_DIR/.credentials.json``
 or a ``primaryApiKey`` in ``~/.claude.json``). They are named, never read out.
 """
@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from aigate import gate, locate, paths, shims, tools
+from aigate import constants, gate, locate, paths, shims, tools
 from aigate.diagnosis import Check, Probe
 from aigate.errors import AigateError
 
@@ -40,7 +40,7 @@ def check_tools(probe: Probe) -> list[Check]:
 def _version(probe: Probe, argv: list[str]) -> str:
     run = probe.run or (lambda command, seconds: subprocess.run(
         command, capture_output=True, text=True, timeout=seconds, stdin=subprocess.DEVNULL, check=False,
-        env={k: v for k, v in probe.env.items() if k not in tools.SCRUBBED_VARIABLES}))
+        env={k: v for k, v in probe.env.items() if k not in constants.COMPETING_CREDENTIALS}))
     try:
         result = run([*argv, "--version"], 20)
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -77,7 +77,7 @@ def check_shims(probe: Probe) -> Check:
 
 
 def check_environment(probe: Probe) -> Check:
-    present = [name for name in tools.SCRUBBED_VARIABLES if probe.env.get(name)]
+    present = [name for name in constants.COMPETING_CREDENTIALS if probe.env.get(name)]
     if present:
         return Check("environment", False, f"vendor credentials in this shell's environment: {', '.join(present)} "
                      "(aigate run removes them; a bare tool would use them)",

@@ -4,7 +4,7 @@ token leeway), login, keyring answering, a key for each tool's scope. See :mod:`
 
 from __future__ import annotations
 
-from aigate import config, enrollment, keystore, paths, protocol, tools
+from aigate import config, constants, enrollment, keystore, paths, tools
 from aigate.diagnosis import Check, Probe
 from aigate.errors import AigateError
 
@@ -36,7 +36,7 @@ def check_server(probe: Probe) -> Check:
 
     try:
         with (probe.http or connect.default_http)(server, probe.cfg.ca_bundle.value) as http:
-            response = http.get(protocol.Paths.READYZ)
+            response = http.get(constants.Paths.READYZ)
     except (httpx.HTTPError, AigateError) as err:
         why = getattr(err, "message", None) or (str(err).splitlines() or [type(err).__name__])[0][:200]
         return Check("server", False, f"cannot reach {server}: {why}",
@@ -45,7 +45,7 @@ def check_server(probe: Probe) -> Check:
     probe.local_date = probe.clock()
     probe.server_date = _http_date(response.headers.get("date"))
     if response.status_code != 200:
-        return Check("server", False, f"{server} answered {response.status_code} to {protocol.Paths.READYZ}",
+        return Check("server", False, f"{server} answered {response.status_code} to {constants.Paths.READYZ}",
                      "the server is up but not ready (database or migrations): tell IT")
     return Check("server", True, f"{server} is ready")
 
@@ -83,7 +83,7 @@ def check_clock(probe: Probe) -> Check:
         return Check("clock", False, "not checked: the server did not answer with its time (see server)",
                      "fix the server check first")
     skew = probe.local_date - probe.server_date
-    limit = protocol.TOKEN_LEEWAY_SECONDS
+    limit = constants.TOKEN_LEEWAY_SECONDS
     detail = f"this clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the server's"
     if abs(skew) > limit:
         return Check("clock", False, f"{detail} (more than {limit} s: approval tokens look expired or not yet valid)",
@@ -129,7 +129,7 @@ def check_keys(probe: Probe) -> Check:
     needed = {}
     for name, spec in tools.TOOLS.items():
         access = next((t for t in probe.me.tools if t.tool == name), None) if probe.me else None
-        if access is None or access.approval != protocol.ApprovalMode.DENY:
+        if access is None or access.approval != constants.ApprovalMode.DENY:
             needed.setdefault(access.key_scope if access else spec.default_scope, []).append(name)
     missing = [scope for scope in needed if not probe.store.get(keystore.key_entry(scope))]
     found = ", ".join(f"{scope} ({'/'.join(names)})" for scope, names in needed.items() if scope not in missing)
