@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,10 +67,11 @@ class Laptop:
         return result, {c["name"]: c for c in json.loads(result.stdout)["checks"]}
 
 
-@pytest.fixture
-def laptop(tmp_path, server) -> Laptop:
-    """Enrolled, both keys stored, both (fake) tools installed, the shims first on PATH."""
-    laptop = Laptop(tmp_path)
+@pytest.fixture(scope="module")
+def enrolled(tmp_path_factory, server) -> Laptop:
+    """Enrolled, both keys stored, both (fake) tools installed, the shims first on PATH (once per module:
+    each login, key and shim costs a process)."""
+    laptop = Laptop(tmp_path_factory.mktemp("laptop"))
     install_tool(laptop.bin, "claude")
     install_tool(laptop.bin, "codex")
     code = add_user(server.data_dir, f"ann.{time.time_ns()}@corp.example", groups=["dev"])
@@ -80,6 +82,15 @@ def laptop(tmp_path, server) -> Laptop:
         done = laptop.aigate(*args, input=stdin)
         assert done.returncode == 0, done.stderr
     return laptop
+
+
+@pytest.fixture
+def laptop(enrolled: Laptop) -> Iterator[Laptop]:
+    """The healthy laptop; what a test breaks (PATH, a key, a tool login) is mended afterwards."""
+    path = enrolled.path
+    yield enrolled
+    enrolled.path = path
+    (enrolled.home / ".codex" / "auth.json").unlink(missing_ok=True)
 
 
 def failed(checks: dict[str, dict]) -> set[str]:
@@ -131,7 +142,10 @@ def test_an_ungated_binary_first_on_path_is_named(laptop):
 
 def test_a_missing_key_names_the_scope_and_the_command(laptop):
     assert laptop.aigate("keys", "delete", "openai").returncode == 0
-    result, checks = laptop.doctor()
+    try:
+        result, checks = laptop.doctor()
+    finally:
+        assert laptop.aigate("keys", "set", "openai", "--stdin", input=KEYS["openai"]).returncode == 0
     assert result.returncode == 1 and failed(checks) == {"keys"}
     assert checks["keys"]["detail"].startswith("no key stored for openai")
     assert checks["keys"]["fix"].startswith("aigate keys set openai")
