@@ -81,28 +81,40 @@ def unit_command(machine: PrivateMachine) -> tuple[str, dict[str, str], list[str
     return user, env, argv
 
 
+class Service:
+    """aigate-server started the way its unit starts it; ``stop()`` is what `systemctl stop` would do."""
+
+    def __init__(self, machine: PrivateMachine):
+        port = free_port()
+        machine.ok(["sh", "-c", f"echo 'AIGATE_SERVER_OPTIONS=\"--host 127.0.0.1 --port {port}\"' >> /etc/default/aigate-server"])
+        user, env, argv = unit_command(machine)
+        assert user == "aigate-server" and env["AIGATE_SERVER_DATA_DIR"] == "/var/lib/aigate-server"
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(machine.argv(["runuser", "-u", user, "--", "env", "-i",
+                                                      *(f"{k}={v}" for k, v in env.items()), *argv]),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_ready(self.url, self.process)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
-def service(machine: PrivateMachine) -> Iterator[str]:
+def service(machine: PrivateMachine) -> Iterator[Service]:
     """aigate-server as its unit runs it: the admin's port in /etc/default/aigate-server, the unit's
-    ExecStart line started as the unit's User with the unit's environment. Yields the server URL."""
-    port = free_port()
-    machine.ok(["sh", "-c", f"echo 'AIGATE_SERVER_OPTIONS=\"--host 127.0.0.1 --port {port}\"' >> /etc/default/aigate-server"])
-    user, env, argv = unit_command(machine)
-    assert user == "aigate-server" and env["AIGATE_SERVER_DATA_DIR"] == "/var/lib/aigate-server"
-    process = subprocess.Popen(machine.argv(["runuser", "-u", user, "--", "env", "-i",
-                                             *(f"{k}={v}" for k, v in env.items()), *argv]),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ExecStart line started as the unit's User with the unit's environment."""
+    running = Service(machine)
     try:
-        wait_ready(f"http://127.0.0.1:{port}", process)
-        yield f"http://127.0.0.1:{port}"
+        yield running
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        running.stop()
 
 
 def test_the_server_runs_from_its_unit_as_its_system_user_on_its_data(machine: PrivateMachine, service):
     owners = machine.ok(["stat", "-c", "%U %a %n", "/var/lib/aigate-server"]).stdout.split()
-    assert owners[:2] == ["aigate-server", "750"]
+    assert owners[:2] == ["aigate-server", "700"]
     assert "aigate-server" in machine.ok(["getent", "passwd", "aigate-server"]).stdout
     files = machine.ok(["find", "/var/lib/aigate-server", "-not", "-user", "aigate-server"]).stdout
     assert files == ""  # init ran as the service's user: nothing there belongs to root
@@ -144,15 +156,15 @@ def enroll(machine: PrivateMachine, person: Developer, server: str, email: str, 
 
 
 @pytest.fixture(scope="module")
-def developer(machine: PrivateMachine, service: str, tmp_path_factory) -> Iterator[Developer]:
+def developer(machine: PrivateMachine, service: Service, tmp_path_factory) -> Iterator[Developer]:
     """Enrolled, both keys provisioned with `keys set --stdin`, approved for claude (not for codex)."""
     base = tmp_path_factory.mktemp("people")
     with SecretServiceSession(base / "dev-keyring") as dev_keyring, \
             SecretServiceSession(base / "approver-keyring") as approver_keyring:
         dev = Developer(machine, base / "dev", dev_keyring)
         approver = Developer(machine, base / "approver", approver_keyring)
-        enroll(machine, dev, service, "dev@corp.example", "user")
-        enroll(machine, approver, service, "approver@corp.example", "approver")
+        enroll(machine, dev, service.url, "dev@corp.example", "user")
+        enroll(machine, approver, service.url, "approver@corp.example", "approver")
         dev.ok("aigate", "keys", "set", "anthropic", "--stdin", input=ANTHROPIC_KEY + "\n")
         dev.ok("aigate", "keys", "set", "openai", "--stdin", input=OPENAI_KEY + "\n")
         request = json.loads(dev.ok("aigate", "request", "claude", "--reason", "dist test", "--json").stdout)
@@ -214,6 +226,7 @@ def test_the_pyz_runs_claude_through_the_gate_with_pythons_that_have_none_of_its
 
 
 def test_purge_leaves_nothing_behind(machine: PrivateMachine, service):
+    service.stop()  # prerm does `systemctl stop` where systemd runs
     machine.ok(["dpkg", "--purge", "aigate", "aigate-server"])
     left = machine.run(["ls", "-d", *INSTALLED]).stdout
     assert left == ""

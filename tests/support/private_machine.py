@@ -5,7 +5,9 @@ end throws the overlays away. Needs root (CI runs as root)."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +25,7 @@ class PrivateMachine:
     def __init__(self, base: Path):
         base.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "--fork", "--kill-child", "bash", "-c", _SETUP],
+            ["unshare", "--mount", "--propagation", "private", "--fork", "bash", "-c", _SETUP],
             env={"BASE": str(base), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         if self.process.stdout.readline().strip() != "ready":
@@ -45,9 +47,17 @@ class PrivateMachine:
         return result
 
     def close(self) -> None:
+        """End the namespace: its first process (``sleep``), then unshare, which waits for it; with the
+        namespace's last process the overlays go."""
         if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            for pid in children.read_text().split() if children.exists() else []:
+                os.kill(int(pid), signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
