@@ -70,7 +70,7 @@ def load_config(
     env: Mapping[str, str] | None = None,
     system_file: Path | None = None,
     user_file: Path | None = None,
-    managed: Callable[[], tuple[dict, str | None]] | None = None,
+    managed: Callable[[], tuple[dict[str, Any], str | None]] | None = None,
 ) -> Config:
     """Read every layer and merge them. Raises ConfigError (78) for an unsafe or unreadable file.
 
@@ -104,18 +104,19 @@ def load_config(
     return cfg
 
 
-def _read_managed(managed: Callable[[], tuple[dict, str | None]] | None) -> tuple[dict, str | None]:
+def _read_managed(managed: Callable[[], tuple[dict[str, Any], str | None]] | None) -> tuple[dict[str, Any], str]:
+    """MDM's settings and where they were read (``""`` when MDM sets nothing)."""
     if managed is None:
         if sys.platform not in ("darwin", "win32"):
-            return {}, None  # nothing to import or read on the warm path
+            return {}, ""  # nothing to import or read on the warm path
         from aigate.mdm import read_managed
 
         values, source = read_managed(check_file=check_enforced_file)
     else:
         values, source = managed()
     if values:
-        _warn_unknown(values, source)
-    return values, source
+        _warn_unknown(values, source or "MDM")
+    return values, source or ""
 
 
 def _pick(key: str, layers: list[tuple[dict[str, Any], str, bool]]) -> Setting:
@@ -126,7 +127,7 @@ def _pick(key: str, layers: list[tuple[dict[str, Any], str, bool]]) -> Setting:
     return Setting(None, "default")
 
 
-def _check_types(values: dict[str, Any], path: Path) -> dict[str, Any]:
+def _check_types(values: dict[str, Any], path: Path | str) -> dict[str, Any]:
     """ConfigError (78) naming the key and the file when a known setting has the wrong type."""
     for key in KNOWN_KEYS:
         if key in values and not isinstance(values[key], str):
@@ -170,7 +171,7 @@ def check_enforced_file(path: Path, info: os.stat_result | None = None) -> None:
             )
 
 
-def _warn_unknown(values: dict[str, Any], path: Path) -> None:
+def _warn_unknown(values: dict[str, Any], path: Path | str) -> None:
     unknown = sorted(set(values) - {*KNOWN_KEYS, "tools"})
     if unknown:
         from aigate import log
@@ -212,7 +213,7 @@ def _read_flat(text: str) -> dict[str, Any] | None:
     return values
 
 
-def _tool_paths(table: object, source: Path) -> dict[str, str]:
+def _tool_paths(table: object, source: Path | str) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: `tools` must be a table like [tools.claude] path = \"/opt/...\"")
     out = {}

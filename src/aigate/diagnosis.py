@@ -4,9 +4,11 @@ reads (its dependencies) and writes (what it found, for later checks). See :mod:
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aigate import config, keystore, protocol
 
@@ -20,7 +22,7 @@ class Check:
     detail: str
     fix: str | None = None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
 
 
@@ -34,10 +36,10 @@ class Probe:
 
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     flag_server: str | None = None
-    http: Callable | None = None
+    http: Callable[[str, str | None], Any] | None = None  # (server, ca_bundle) -> httpx.Client
     open_store: Callable[[], keystore.KeyStore] = keystore.open_keystore
     clock: Callable[[], float] = time.time
-    run: Callable | None = None
+    run: Callable[[list[str], float], subprocess.CompletedProcess[str]] | None = None
     cfg: config.Config | None = None
     server_answered: bool = False
     server_date: float | None = None  # the server's clock (its Date header), epoch seconds

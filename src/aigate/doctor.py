@@ -7,10 +7,11 @@ in the shell's environment and tool logins holding a credential.
 
 The checks are data: :func:`default_checks` lists ``(name, function, seconds, fix when hung)``; each
 function (:mod:`aigate.doctor_server`, :mod:`aigate.doctor_local`) takes the shared
-:class:`~aigate.diagnosis.Probe` (what earlier checks found) and returns a :class:`~aigate.diagnosis.Check`. :func:`run_checks` runs
-each in a daemon thread bounded by its seconds, so a hung keyring or server is a failed check, not a
-hung doctor. No detail or fix ever holds a secret: keys are named by scope, proxies lose their
-``user:password@``, credentials files are named, never read out.
+:class:`~aigate.diagnosis.Probe` (what earlier checks found) and returns a
+:class:`~aigate.diagnosis.Check`. :func:`run_checks` runs each in a daemon thread bounded by its
+seconds, so a hung keyring or server is a failed check, not a hung doctor. No detail or fix ever holds
+a secret: keys are named by scope, proxies lose their ``user:password@``, credentials files are named,
+never read out.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def default_checks() -> list[tuple[str, CheckFunction, float, str]]:
         ("server", remote.check_server, 10, "check the network (VPN, proxy) and the server URL"),
         ("tls", remote.check_tls, 2, "see the server check"),
         ("clock", remote.check_clock, 2, "see the server check"),
-        ("keyring", remote.check_keyring, 5, "unlock the keyring (log in to the desktop session), or check PYTHON_KEYRING_BACKEND"),
+        ("keyring", remote.check_keyring, 5,
+         "unlock the keyring (log in to the desktop session), or check PYTHON_KEYRING_BACKEND"),
         ("login", remote.check_login, 10, "check the network and the keyring, then aigate login --server URL"),
         ("keys", remote.check_keys, 5, "unlock the keyring, then aigate keys list"),
         ("tools", local.check_tools, 30, "a tool hangs on --version: reinstall it"),
@@ -50,7 +52,8 @@ def default_checks() -> list[tuple[str, CheckFunction, float, str]]:
     ]
 
 
-def run_checks(probe: Probe | None = None, *, checks=None, scale: float = 1.0) -> list[Check]:
+def run_checks(probe: Probe | None = None, *, checks: list[tuple[str, CheckFunction, float, str]] | None = None,
+               scale: float = 1.0) -> list[Check]:
     """Every check in order, each bounded by its seconds (times ``scale``); the report's lines."""
     probe = probe or Probe()
     out: list[Check] = []
@@ -63,10 +66,10 @@ def run_checks(probe: Probe | None = None, *, checks=None, scale: float = 1.0) -
     return out
 
 
-def _bounded(function: Callable[[Probe], Check | list[Check]], probe: Probe, seconds: float):
+def _bounded(function: CheckFunction, probe: Probe, seconds: float) -> Check | list[Check] | None:
     """``function(probe)`` in a daemon thread; None when it has not returned within ``seconds`` (the
     thread is abandoned: a keyring call stuck in D-Bus cannot be interrupted)."""
-    box: list = []
+    box: list[Check | list[Check]] = []
 
     def target() -> None:
         try:

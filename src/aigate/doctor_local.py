@@ -61,7 +61,8 @@ def check_path(probe: Probe) -> Check:
         if shim_at:
             ahead.append((binary, found[0], found[shim_at]))
     if ahead:
-        detail = "; ".join(f"{binary} on PATH is {first} (ungated), ahead of the shim {shim}" for binary, first, shim in ahead)
+        detail = "; ".join(f"{binary} on PATH is {first} (ungated), ahead of the shim {shim}"
+                           for binary, first, shim in ahead)
         folders = sorted({str(shim.parent) for _, _, shim in ahead})
         return Check("path", False, detail, f"put {', '.join(folders)} first on PATH, or remove the ungated copies")
     return Check("path", True, "no ungated claude or codex ahead of the shims")
@@ -100,7 +101,8 @@ def check_tool_logins(probe: Probe) -> Check:
         found.append(f"{home / '.claude.json'} (primaryApiKey)")
         fixes.append("claude /logout")
     if found:
-        return Check("tool logins", False, f"the tools' own logins hold a credential: {'; '.join(found)}", "; ".join(fixes))
+        return Check("tool logins", False, f"the tools' own logins hold a credential: {'; '.join(found)}",
+                     "; ".join(fixes))
     return Check("tool logins", True, "no claude or codex login of their own")
 
 

@@ -26,6 +26,10 @@ def _server(probe: Probe) -> str | None:
     return probe.cfg.server.value if probe.cfg else None
 
 
+def _ca_bundle(probe: Probe) -> str | None:
+    return probe.cfg.ca_bundle.value if probe.cfg else None
+
+
 def check_server(probe: Probe) -> Check:
     server = _server(probe)
     if not server:
@@ -35,7 +39,7 @@ def check_server(probe: Probe) -> Check:
     from aigate import connect
 
     try:
-        with (probe.http or connect.default_http)(server, probe.cfg.ca_bundle.value) as http:
+        with (probe.http or connect.default_http)(server, _ca_bundle(probe)) as http:
             response = http.get(constants.Paths.READYZ)
     except (httpx.HTTPError, AigateError) as err:
         why = getattr(err, "message", None) or (str(err).splitlines() or [type(err).__name__])[0][:200]
@@ -68,7 +72,7 @@ def check_tls(probe: Probe) -> Check:
     parts = urlsplit(server)
     if parts.scheme == "https":
         if probe.server_answered:
-            bundle = f" and {probe.cfg.ca_bundle.value}" if probe.cfg.ca_bundle.value else ""
+            bundle = f" and {_ca_bundle(probe)}" if _ca_bundle(probe) else ""
             return Check("tls", True, f"certificate of {parts.hostname} verified against the OS trust store{bundle}")
         return Check("tls", False, f"no TLS connection to {parts.hostname} (see server)",
                      "if the error mentions a certificate, ask IT for the CA and set ca_bundle in aigate.toml")
@@ -99,14 +103,15 @@ def check_login(probe: Probe) -> Check:
     if record is None:
         return Check("login", False, f"this device is not enrolled with {server}", f"aigate login --server {server}")
     if not probe.server_answered:
-        return Check("login", False, f"enrolled as {record.email}; not confirmed (see server)", "fix the server check first")
+        return Check("login", False, f"enrolled as {record.email}; not confirmed (see server)",
+                     "fix the server check first")
     if probe.store is None:
         return Check("login", False, f"enrolled as {record.email}; not confirmed: no keyring (see keyring)",
                      "fix the keyring check first")
     from aigate import connect
 
     try:
-        probe.me = connect.device_client(server, store=probe.store, ca_bundle=probe.cfg.ca_bundle.value,
+        probe.me = connect.device_client(server, store=probe.store, ca_bundle=_ca_bundle(probe),
                                          http=probe.http or connect.default_http).me()
     except AigateError as err:
         return Check("login", False, err.message, err.hint or f"aigate login --server {server}")
@@ -126,7 +131,7 @@ def check_keyring(probe: Probe) -> Check:
 def check_keys(probe: Probe) -> Check:
     if probe.store is None:
         return Check("keys", False, "not checked: no keyring (see keyring)", "fix the keyring check first")
-    needed = {}
+    needed: dict[str, list[str]] = {}
     for name, spec in tools.TOOLS.items():
         access = next((t for t in probe.me.tools if t.tool == name), None) if probe.me else None
         if access is None or access.approval != constants.ApprovalMode.DENY:

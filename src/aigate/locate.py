@@ -54,7 +54,7 @@ def find_binary(
     raise ToolNotFound(f"{name} was not found on PATH", hint=f"install {name} (or ask IT to), then try again")
 
 
-def is_shim(path: str | os.PathLike) -> bool:
+def is_shim(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is an aigate shim (its first 256 bytes hold :data:`SHIM_MARKER`)."""
     try:
         with open(path, "rb") as handle:

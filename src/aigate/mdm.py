@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 from aigate.errors import ConfigError
 
@@ -30,8 +30,8 @@ REGISTRY_PATH = r"SOFTWARE\Policies\aigate"
 REGISTRY_SOURCE = r"HKLM\SOFTWARE\Policies\aigate"
 
 
-def read_managed(*, platform: str = sys.platform, plist: Path = PLIST, registry: ModuleType | object | None = None,
-                 check_file: Callable[[Path, os.stat_result], None] | None = None) -> tuple[dict, str | None]:
+def read_managed(*, platform: str = sys.platform, plist: Path = PLIST, registry: Any = None,
+                 check_file: Callable[[Path, os.stat_result], None] | None = None) -> tuple[dict[str, Any], str | None]:
     """``(settings, source)``: what MDM enforces on this platform, and where it was read (None when
     nothing is). ``check_file(path, stat)`` raises for a plist an ordinary user could change
     (:func:`aigate.config.check_enforced_file`). Raises ConfigError (78) for an unsafe or unreadable source."""
@@ -40,13 +40,13 @@ def read_managed(*, platform: str = sys.platform, plist: Path = PLIST, registry:
         return values, (str(plist) if values else None)
     if platform == "win32":
         if registry is None:
-            import winreg as registry  # type: ignore[no-redef]  # Windows only
+            import winreg as registry  # Windows only
         values = read_registry(registry)
         return values, (REGISTRY_SOURCE if values else None)
     return {}, None
 
 
-def read_plist(path: Path, check_file: Callable[[Path, os.stat_result], None] | None = None) -> dict:
+def read_plist(path: Path, check_file: Callable[[Path, os.stat_result], None] | None = None) -> dict[str, Any]:
     """The plist's top-level dictionary; ``{}`` when there is none. 78 for an unsafe or broken file."""
     try:
         info = path.stat()
@@ -61,7 +61,7 @@ def read_plist(path: Path, check_file: Callable[[Path, os.stat_result], None] | 
 
     try:
         with open(path, "rb") as handle:
-            values = plistlib.load(handle)
+            values: object = plistlib.load(handle)
     except (plistlib.InvalidFileException, ExpatError, ValueError, OSError) as err:
         raise ConfigError(f"the managed preferences {path} are not a valid plist ({err})",
                           hint="ask IT to fix the configuration profile for com.aigate.client") from err
@@ -71,7 +71,7 @@ def read_plist(path: Path, check_file: Callable[[Path, os.stat_result], None] | 
     return values
 
 
-def read_registry(winreg: ModuleType | object) -> dict:
+def read_registry(winreg: Any) -> dict[str, Any]:
     """``HKLM\\SOFTWARE\\Policies\\aigate`` as ``{"server": ..., "ca_bundle": ..., "tools": {NAME:
     {"path": ...}}}``; ``{}`` when the key does not exist."""
     access = winreg.KEY_READ | getattr(winreg, "KEY_WOW64_64KEY", 0)
@@ -83,7 +83,7 @@ def read_registry(winreg: ModuleType | object) -> dict:
         raise ConfigError(f"cannot read {REGISTRY_SOURCE}: {err}") from err
     with key:
         values = _values(winreg, key)
-        tools = {}
+        tools: dict[str, dict[str, Any]] = {}
         try:
             tools_key = winreg.OpenKey(key, "tools", 0, access)
         except FileNotFoundError:
@@ -98,8 +98,9 @@ def read_registry(winreg: ModuleType | object) -> dict:
     return values
 
 
-def _values(winreg: ModuleType | object, key: object) -> dict:
-    out, index = {}, 0
+def _values(winreg: Any, key: object) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    index = 0
     while True:
         try:
             name, data, _kind = winreg.EnumValue(key, index)
@@ -109,8 +110,9 @@ def _values(winreg: ModuleType | object, key: object) -> dict:
         index += 1
 
 
-def _subkeys(winreg: ModuleType | object, key: object) -> list[str]:
-    out, index = [], 0
+def _subkeys(winreg: Any, key: object) -> list[str]:
+    out: list[str] = []
+    index = 0
     while True:
         try:
             out.append(winreg.EnumKey(key, index))

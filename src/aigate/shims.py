@@ -29,7 +29,7 @@ def default_dir() -> Path:
     """Where ``aigate shims install`` writes without ``--dir``: :data:`SYSTEM_DIR` as root, else the
     user's ``~/.local/share/aigate/shims`` (``$XDG_DATA_HOME``); ``%LOCALAPPDATA%\\aigate\\shims`` on Windows."""
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / paths.APP / "shims"
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local", paths.APP, "shims")
     if os.geteuid() == 0:
         return SYSTEM_DIR
     data = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
@@ -59,7 +59,7 @@ def shim_text(tool: str, command: list[str], *, windows: bool) -> str:
 
 
 def shim_path(directory: Path, tool: str, *, windows: bool = sys.platform == "win32") -> Path:
-    return directory / (tools.TOOLS[tool].binary + (".cmd" if windows else ""))
+    return directory / (str(tools.TOOLS[tool].binary) + (".cmd" if windows else ""))
 
 
 def install(directory: Path, *, command: list[str] | None = None,
@@ -84,7 +84,7 @@ def _write_all(directory: Path, command: list[str], windows: bool) -> list[Path]
                               hint=f"choose another folder with --dir, or move {target} away")
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, target in zip(tools.TOOLS, targets):
+    for name, target in zip(tools.TOOLS, targets, strict=True):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         tmp.write_text(shim_text(name, command, windows=windows), encoding="utf-8", newline="")
         tmp.chmod(0o755)

@@ -10,16 +10,12 @@ nothing is left, and the namespace's end throws the overlays away.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "support"))
-sys.path.insert(0, str(REPO))
-
 from private_machine import PrivateMachine
 
 DIST = REPO / "dist"

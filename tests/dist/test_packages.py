@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from keyring_daemon import SECRET_SERVICE_BACKEND, SecretServiceSession
 from private_machine import PrivateMachine, wait_ready
-from tests.support.postgres import free_port
-from toolenv import QUIET, TOOLS_BIN, seed_home
-from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
+from harness.postgres import free_port
+from harness.toolenv import QUIET, TOOLS_BIN, seed_home
+from harness.vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 from aigate import __version__
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Person
-from toolenv import SYSTEM_PATH, TOOLS_BIN
-from vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
+
+from harness.toolenv import SYSTEM_PATH, TOOLS_BIN
+from harness.vendor_standin import REPLY_MARKER, VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

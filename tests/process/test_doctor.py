@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.process.conftest import install_tool
-from tests.support.server import add_user, init_server, start_server
 
 from aigate import doctor
+from harness.server import add_user, init_server, start_server
+from tests.process.conftest import install_tool
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 POLICY = """

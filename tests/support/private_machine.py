@@ -43,7 +43,8 @@ class PrivateMachine:
 
     def ok(self, argv: Sequence[str], **kw) -> subprocess.CompletedProcess[str]:
         result = self.run(argv, **kw)
-        assert result.returncode == 0, f"{shlex.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        assert result.returncode == 0, (f"{shlex.join(argv)} exited {result.returncode}:\n"
+                                        f"{result.stdout}\n{result.stderr}")
         return result
 
     def close(self) -> None:

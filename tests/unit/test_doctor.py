@@ -7,8 +7,12 @@ from aigate.cli.doctor import render
 
 
 def test_a_check_that_hangs_is_reported_failed_with_its_fix_and_the_rest_still_run():
-    slow = lambda probe: time.sleep(30)
-    fine = lambda probe: doctor.Check("after", True, "ran")
+    def slow(probe):
+        time.sleep(30)
+
+    def fine(probe):
+        return doctor.Check("after", True, "ran")
+
     started = time.monotonic()
     checks = doctor.run_checks(doctor.Probe(env={}), checks=[("stuck", slow, 0.2, "unstick it"),
                                                                ("after", fine, 1, "-")])

@@ -79,6 +79,10 @@ def write_plist(tmp_path, values) -> object:
     return path
 
 
+def macos(plist):
+    return mdm.read_managed(platform="darwin", plist=plist, check_file=config.check_enforced_file)
+
+
 def test_registry_values_and_tool_paths_are_read(tmp_path):
     fake = registry({"Server": "https://it.test/", "ca_bundle": r"C:\corp\ca.pem",
                      "tools": {"Claude": {"path": r"C:\Tools\claude.exe"}}})
@@ -112,7 +116,7 @@ def test_a_registry_value_of_the_wrong_type_is_78_naming_the_key(tmp_path):
 @needs_root
 def test_plist_settings_are_enforced_and_tool_paths_carry_their_source(tmp_path):
     path = write_plist(tmp_path, {"server": "https://mdm.test", "tools": {"codex": {"path": "/opt/codex"}}})
-    cfg = load(tmp_path, lambda: mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file), flag="https://flag.test")
+    cfg = load(tmp_path, lambda: macos(path), flag="https://flag.test")
     assert cfg.server.value == "https://mdm.test" and cfg.server.source == f"enforced (MDM: {path})"
     assert cfg.tool_paths == {"codex": "/opt/codex"}
     assert cfg.tool_sources == {"codex": f"enforced (MDM: {path})"}
@@ -121,7 +125,7 @@ def test_plist_settings_are_enforced_and_tool_paths_carry_their_source(tmp_path)
 @needs_root
 def test_mdm_wins_over_the_enforced_file_where_both_set_a_key(tmp_path):
     path = write_plist(tmp_path, {"server": "https://mdm.test"})
-    cfg = load(tmp_path, lambda: mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file),
+    cfg = load(tmp_path, lambda: macos(path),
                enforced='server = "https://file.test"\nca_bundle = "/etc/ca.pem"\n')
     assert cfg.server.value == "https://mdm.test"
     assert (cfg.ca_bundle.value, cfg.ca_bundle.source) == ("/etc/ca.pem", f"enforced ({tmp_path / 'aigate.toml'})")
@@ -132,7 +136,7 @@ def test_a_plist_an_ordinary_user_can_change_is_refused(tmp_path):
     path = write_plist(tmp_path, {"server": "https://mdm.test"})
     os.chmod(path, 0o666)
     with pytest.raises(ConfigError) as caught:
-        mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file)
+        macos(path)
     assert caught.value.exit_code == 78 and str(path) in caught.value.message
 
 
@@ -141,7 +145,7 @@ def test_a_broken_plist_is_78_with_the_fix(tmp_path):
     path = write_plist(tmp_path, {})
     path.write_bytes(b"<?xml version='1.0'?><plist><dict><key>server</key>")
     with pytest.raises(ConfigError) as caught:
-        mdm.read_managed(platform="darwin", plist=path, check_file=config.check_enforced_file)
+        macos(path)
     assert "not a valid plist" in caught.value.message and "com.aigate.client" in caught.value.hint
 
 

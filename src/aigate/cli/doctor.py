@@ -17,7 +17,8 @@ app = typer.Typer()
 @app.command("doctor")
 def doctor_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help='Print {"checks": [{"name", "ok", "detail", "fix"}], "ok": bool}.')] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help='Print {"checks": [{"name", "ok", "detail", "fix"}], "ok": bool}.')] = False,
 ) -> None:
     """Check this laptop's aigate setup, one line per check, each failure with its fix (for the help desk).
 
