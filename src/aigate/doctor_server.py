@@ -129,16 +129,23 @@ def check_keyring(probe: Probe) -> Check:
 
 
 def check_keys(probe: Probe) -> Check:
+    """A key in the keyring for the scope of every tool the policy does not deny, except where the
+    gateway holds the vendor key (enforced mode: the approval token is the tool's key)."""
     if probe.store is None:
         return Check("keys", False, "not checked: no keyring (see keyring)", "fix the keyring check first")
     needed: dict[str, list[str]] = {}
+    gateway = []
     for name, spec in tools.TOOLS.items():
         access = next((t for t in probe.me.tools if t.tool == name), None) if probe.me else None
-        if access is None or access.approval != constants.ApprovalMode.DENY:
+        if access is not None and access.key_source == constants.KEY_SOURCE_GATEWAY:
+            gateway.append(name)
+        elif access is None or access.approval != constants.ApprovalMode.DENY:
             needed.setdefault(access.key_scope if access else spec.default_scope, []).append(name)
     missing = [scope for scope in needed if not probe.store.get(keystore.key_entry(scope))]
     found = ", ".join(f"{scope} ({'/'.join(names)})" for scope, names in needed.items() if scope not in missing)
+    held = f"; held by the gateway: {', '.join(gateway)}" if gateway else ""
     if missing:
-        return Check("keys", False, f"no key stored for {', '.join(missing)}" + (f"; stored: {found}" if found else ""),
-                     "; ".join(f"aigate keys set {scope}" for scope in missing) + " (IT: run it as the user, --stdin)")
-    return Check("keys", True, f"stored: {found}")
+        return Check("keys", False, f"no key stored for {', '.join(missing)}" + (f"; stored: {found}" if found else "")
+                     + held, "; ".join(f"aigate keys set {scope}" for scope in missing)
+                     + " (IT: run it as the user, --stdin)")
+    return Check("keys", True, (f"stored: {found}" if found else "no key needed on this laptop") + held)

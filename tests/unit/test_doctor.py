@@ -72,3 +72,17 @@ def test_the_report_puts_the_fix_under_a_failure_and_counts_failures():
     assert lines[2] == "              fix: check the network"
     assert lines[3] == "ok    keys    stored: anthropic (claude)"
     assert lines[-1] == "1 of 2 checks failed"
+
+
+def test_keys_held_by_the_gateway_are_not_asked_for():
+    from aigate import constants, keystore, protocol
+    from aigate.doctor_server import check_keys
+
+    def access(tool, scope, source):
+        return protocol.ToolAccess(tool, constants.ApprovalMode.REQUIRED, scope, 3600, key_source=source)
+
+    probe = doctor.Probe(env={}, store=keystore.MemoryKeyStore({keystore.key_entry("openai"): "sk-x"}))
+    probe.me = type("Me", (), {"tools": [access("claude", "anthropic", constants.KEY_SOURCE_GATEWAY),
+                                         access("codex", "openai", constants.KEY_SOURCE_LAPTOP)]})()
+    check = check_keys(probe)
+    assert check.ok and check.detail == "stored: openai (codex); held by the gateway: claude"
