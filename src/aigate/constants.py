@@ -41,6 +41,11 @@ class Paths:
     READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
     GATEWAY_AUTHORIZE = "/v1/gateway/authorize/{scope}"  # any method -> 200 + vendor key (gateways only)
     OPENAPI = "/openapi.json"
+    # SSO (DESIGN.md "Identity"): the device authorization flow the server brokers (RFC 8628 shape)
+    DEVICE_AUTHORIZATIONS = "/v1/device-authorizations"  # POST DeviceAuthorizationCreate -> 201 DeviceAuthorization
+    DEVICE_TOKEN = "/v1/device-authorizations/token"  # POST DeviceTokenRequest -> 201 Enrollment, or 400 pending...
+    SSO_DEVICE = "/sso/device"  # browser: confirm the user code, then sign in with the OpenID provider
+    SSO_CALLBACK = "/sso/callback"  # browser: the OpenID provider's redirect (`{public_url}/sso/callback`)
 
 
 # Query parameters of GET Paths.ACCESS_REQUESTS: `state` (a RequestState, optional) and `scope`:
@@ -118,6 +123,12 @@ class ProblemCode(str, enum.Enum):
     PAYLOAD_TOO_LARGE = "payload-too-large"  # 413: body above MAX_BODY_BYTES
     UNAVAILABLE = "unavailable"  # 503: database down or schema behind
     INTERNAL = "internal"  # 500: a bug; the detail never carries internals
+    # the device authorization flow (RFC 8628 section 3.5 errors, hyphenated like every code here)
+    SSO_NOT_CONFIGURED = "sso-not-configured"  # 404: the server has no OpenID provider (use a code)
+    AUTHORIZATION_PENDING = "authorization-pending"  # 400: the user has not finished in the browser yet
+    SLOW_DOWN = "slow-down"  # 400: polled sooner than `interval`; wait 5 seconds more from now on
+    EXPIRED_TOKEN = "expired-token"  # 400: the device code expired or was already used; start again
+    ACCESS_DENIED = "access-denied"  # 400: the user refused the sign-in in the browser
 
 
 # --- enforced mode: the gateway authorization endpoint (docs/enforced-mode.md) -----------------------

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, problems
+from aigate.server import access, device_flow, problems, sso_logins
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
@@ -38,6 +38,8 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
             yield
         finally:
             sweeper.cancel()
+            if services.oidc is not None:
+                await services.oidc.aclose()
             services.close()
 
     app = FastAPI(title="aigate-server", version=aigate.__version__, lifespan=lifespan,
@@ -62,6 +64,8 @@ async def _sweep_forever(services: Services, every: float) -> None:
     while True:
         try:
             await services.writer.submit(access.sweep_job)
+            for sweep in (device_flow.sweep_job, sso_logins.sweep_job):
+                await services.writer.submit(sweep)
         except Exception as err:  # noqa: BLE001 - keep sweeping; the database may come back
             log.warning("sweep failed: %s", type(err).__name__)
         await asyncio.sleep(every)

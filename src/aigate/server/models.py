@@ -151,3 +151,37 @@ gateway_usage = Table(
     Column("scope", String(64), primary_key=True),
     Column("calls", BigInteger, nullable=False),
 )
+
+# SSO (migration 0004_sso): device authorizations brokered for `aigate login` without a code, and
+# OpenID Connect sign-ins in flight. Only SHA-256 digests of their secrets are stored.
+device_authorizations = Table(
+    "device_authorizations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("device_code_hash", String(64), nullable=False, unique=True),
+    Column("user_code_hash", String(64), nullable=False, unique=True),
+    Column("device_name", String(255), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | signed-in | approved | denied | used
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("interval", Integer, nullable=False),  # seconds the client must wait between polls
+    Column("last_polled_at", BigInteger, nullable=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),  # who signed in for it
+    Column("confirm_hash", String(64), nullable=True),  # the one-time token of the confirm form
+    Column("device_id", String(32), nullable=True),  # the device it became
+)
+
+sso_logins = Table(
+    "sso_logins",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("nonce_hash", String(64), nullable=False),
+    Column("code_challenge", String(64), nullable=False),  # PKCE S256; the verifier is the browser's cookie
+    Column("purpose", String(16), nullable=False),  # "device" (more purposes, e.g. the console, may follow)
+    Column("device_authorization_id", String(32), nullable=True),
+    Column("return_to", String(255), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+    Column("used_at", BigInteger, nullable=True),
+)

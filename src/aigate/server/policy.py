@@ -26,10 +26,11 @@ from aigate.constants import (
     parse_duration,
 )
 from aigate.server.policy_lines import LineFinder
+from aigate.server.roles import Roles, parse_roles
 
 DEFAULT_TOKEN_TTL = 600
 DEFAULT_REVIEW_TTL = 7 * 86400
-_TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules"}
+_TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules", "roles"}
 _TOOL_KEYS = {"key_scope", "key_source", "base_url", "env"}
 KEY_SOURCES = (KEY_SOURCE_LAPTOP, KEY_SOURCE_GATEWAY)
 _RULE_KEYS = {"groups", "tools", "approval", "max_duration", "key_scope", "repos_denied"}
@@ -145,6 +146,7 @@ class Policy:
     review_ttl: int
     tools: dict[str, ToolPolicy]
     rules: tuple[Rule, ...]
+    roles: Roles = field(default_factory=Roles)
 
     def resolve(self, tool: str, groups: list[str]) -> Verdict | None:
         """The verdict for ``tool``, or None when the policy does not know the tool."""
@@ -226,8 +228,10 @@ class _Checker:
             self.report(self.lines.top("rules"), "rules must be an array of tables: write [[rules]]")
             rules = []
         checked = tuple(self.rule(i, r, tools) for i, r in enumerate(rules))
+        roles = parse_roles(data.get("roles"), lambda key, message: self.report(
+            self.lines.key_in_table("roles", key) if key else self.lines.top("roles"), message))
         return Policy(token_ttl or DEFAULT_TOKEN_TTL, review_ttl or DEFAULT_REVIEW_TTL, tools,
-                      tuple(r for r in checked if r is not None))
+                      tuple(r for r in checked if r is not None), roles)
 
     def duration(self, value: Any, line: int, name: str) -> int:
         if not isinstance(value, str):
