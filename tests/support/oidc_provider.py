@@ -99,7 +99,6 @@ def sign_in(browser, login: str, *, shots: Path | None = None, prefix: str = "")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
-
     from tests.support.browser import save_screenshot
 
     wait = WebDriverWait(browser, 30)

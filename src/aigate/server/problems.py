@@ -35,6 +35,11 @@ _TITLES = {
     ProblemCode.PAYLOAD_TOO_LARGE: "Payload too large",
     ProblemCode.UNAVAILABLE: "Service unavailable",
     ProblemCode.INTERNAL: "Internal server error",
+    ProblemCode.SSO_NOT_CONFIGURED: "SSO not configured",
+    ProblemCode.AUTHORIZATION_PENDING: "Authorization pending",
+    ProblemCode.SLOW_DOWN: "Slow down",
+    ProblemCode.EXPIRED_TOKEN: "Device code expired",
+    ProblemCode.ACCESS_DENIED: "Access denied",
 }
 _STATUS_CODES = {404: ProblemCode.NOT_FOUND, 405: ProblemCode.INVALID_REQUEST,
                  413: ProblemCode.PAYLOAD_TOO_LARGE, 401: ProblemCode.UNAUTHENTICATED,
