@@ -14,7 +14,8 @@ from sqlalchemy import select
 from aigate.protocol import Paths
 from aigate.server import device_flow, sso_logins
 from aigate.server.identity import set_disabled_job
-from aigate.server.models import device_authorizations, sso_logins as sso_logins_table
+from aigate.server.models import device_authorizations
+from aigate.server.models import sso_logins as sso_logins_table
 from aigate.server.oidc import Identity, OidcClient, OidcConfig, pkce_pair
 from aigate.server.writer import write_now
 

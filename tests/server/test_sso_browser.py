@@ -40,9 +40,9 @@ def sso(tmp_path_factory):
     base = tmp_path_factory.mktemp("sso")
     port = free_port()
     data_dir = init_server(base / "server", policy=POLICY)
-    with OidcProvider(base, redirect_uri=f"http://127.0.0.1:{port}{Paths.SSO_CALLBACK}") as provider:
-        with start_server(data_dir, port=port, extra_args=provider.serve_args(), env=provider.server_env()) as server:
-            yield server, provider
+    with OidcProvider(base, redirect_uri=f"http://127.0.0.1:{port}{Paths.SSO_CALLBACK}") as provider, \
+            start_server(data_dir, port=port, extra_args=provider.serve_args(), env=provider.server_env()) as server:
+        yield server, provider
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_groups_are_refreshed_from_the_claim_at_every_sign_in(sso, browser, tmp_
 
 
 def test_a_disabled_user_cannot_sign_in(sso, browser, tmp_path):
-    server, provider = sso
+    server, _ = sso
     run_server_cli("users", "add", "eve@corp.example", data_dir=server.data_dir)
     run_server_cli("users", "disable", "eve@corp.example", data_dir=server.data_dir)
     grant = start(server.url)
