@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from aigate import __version__, log, protocol
+from aigate import __version__, log, protocol, protocol_sso
 from aigate.errors import (
     AigateError,
     ConfigError,
@@ -90,17 +90,17 @@ class ServerClient:
         body = protocol.EnrollmentCreate(code=code, device_name=device_name[:255], platform=platform[:64])
         return self.decode(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
 
-    def start_device_authorization(self, *, device_name: str = "", platform: str = "") -> protocol.DeviceAuthorization:
+    def start_device_authorization(self, *, device_name: str = "", platform: str = "") -> protocol_sso.DeviceAuthorization:
         """SSO login: SsoNotConfigured (78) when the server has none."""
-        body = protocol.DeviceAuthorizationCreate(device_name=device_name[:255], platform=platform[:64])
+        body = protocol_sso.DeviceAuthorizationCreate(device_name=device_name[:255], platform=platform[:64])
         no_sso = SsoNotConfigured(f"{self.server} has no SSO login (an older aigate server)",
                                   hint=f"aigate login --server {self.server} --code CODE")
         data = self.call("POST", Paths.DEVICE_AUTHORIZATIONS, body=body, auth=False, if_404=no_sso)
-        return self.decode(protocol.DeviceAuthorization, data)
+        return self.decode(protocol_sso.DeviceAuthorization, data)
 
     def poll_device_token(self, device_code: str) -> protocol.Enrollment:
         """The device credential once the user confirmed; DeviceFlowAnswer while not (yet)."""
-        data = self.call("POST", Paths.DEVICE_TOKEN, body=protocol.DeviceTokenRequest(device_code), auth=False)
+        data = self.call("POST", Paths.DEVICE_TOKEN, body=protocol_sso.DeviceTokenRequest(device_code), auth=False)
         return self.decode(protocol.Enrollment, data)
 
     def me(self) -> protocol.Me:

@@ -15,12 +15,12 @@ import socket
 import time
 from collections.abc import Callable
 
-from aigate import account, config, enrollment, keystore, protocol
+from aigate import account, config, enrollment, keystore, protocol, protocol_sso
 from aigate.errors import AigateError, DeviceFlowAnswer, NotApproved, ServerUnreachable
 
 SLOW_DOWN_STEP_SECONDS = 5
 
-Show = Callable[[protocol.DeviceAuthorization], None]
+Show = Callable[[protocol_sso.DeviceAuthorization], None]
 Wait = Callable[[float, float], None]  # (seconds to wait, monotonic deadline of the code)
 
 

@@ -13,7 +13,7 @@ import time
 
 import typer
 
-from aigate import protocol
+from aigate import protocol_sso
 from aigate.cli.output import safe
 
 
@@ -32,7 +32,7 @@ class DevicePrompt:
         self.live = sys.stderr.isatty()
         self._status = None
 
-    def show(self, grant: protocol.DeviceAuthorization) -> None:
+    def show(self, grant: protocol_sso.DeviceAuthorization) -> None:
         typer.echo(f"To sign in, open {safe(grant.verification_uri)} and enter the code {safe(grant.user_code)}", err=True)
         typer.echo(f"  (or open {safe(grant.verification_uri_complete)})", err=True)
         if self.open_browser:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, insert, select, update
 
 from aigate import protocol as p
+from aigate import protocol_sso
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import CREDENTIAL_PREFIX, sha256_hex, user_public
 from aigate.server.models import device_authorizations, devices, users
@@ -56,7 +57,7 @@ class PendingDevice:
 
 
 def start_job(device_name: str, platform: str, public_url: str):
-    """Job: a new device authorization. Result: :class:`protocol.DeviceAuthorization` (the only time
+    """Job: a new device authorization. Result: :class:`protocol_sso.DeviceAuthorization` (the only time
     the codes exist in clear)."""
 
     def job(conn: Connection, now: float):
@@ -67,7 +68,7 @@ def start_job(device_name: str, platform: str, public_url: str):
             platform=platform, state=PENDING, created_at=int(now),
             expires_at=int(now) + DEVICE_CODE_TTL_SECONDS, interval=POLL_INTERVAL_SECONDS))
         page = f"{public_url}{p.Paths.SSO_DEVICE}"
-        return p.DeviceAuthorization(device_code, user_code, page, f"{page}?user_code={user_code}",
+        return protocol_sso.DeviceAuthorization(device_code, user_code, page, f"{page}?user_code={user_code}",
                                      DEVICE_CODE_TTL_SECONDS, POLL_INTERVAL_SECONDS), []
 
     return job

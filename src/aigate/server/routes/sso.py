@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aigate import protocol as p
+from aigate import protocol_sso as sso
 from aigate.server import device_flow
 from aigate.server.deps import ServicesDep
 from aigate.server.oidc import OidcClient
@@ -36,10 +37,10 @@ def require_oidc(services: Services) -> OidcClient:
     return services.oidc
 
 
-@router.post(p.Paths.DEVICE_AUTHORIZATIONS, status_code=201, response_model=p.DeviceAuthorization,
+@router.post(p.Paths.DEVICE_AUTHORIZATIONS, status_code=201, response_model=sso.DeviceAuthorization,
              responses={404: _PROBLEM},
              summary="Start an SSO sign-in for a device: a device code to poll with, a user code to confirm")
-async def start(body: p.DeviceAuthorizationCreate, services: ServicesDep) -> p.DeviceAuthorization:
+async def start(body: sso.DeviceAuthorizationCreate, services: ServicesDep) -> sso.DeviceAuthorization:
     require_oidc(services)
     job = device_flow.start_job(clean_label(body.device_name), clean_label(body.platform),
                                 services.settings.public_url)
@@ -49,7 +50,7 @@ async def start(body: p.DeviceAuthorizationCreate, services: ServicesDep) -> p.D
 @router.post(p.Paths.DEVICE_TOKEN, status_code=201, response_model=p.Enrollment,
              responses={400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
              summary="Poll: the device credential once the user confirmed in the browser (RFC 8628 3.4)")
-async def poll(body: p.DeviceTokenRequest, services: ServicesDep) -> p.Enrollment:
+async def poll(body: sso.DeviceTokenRequest, services: ServicesDep) -> p.Enrollment:
     require_oidc(services)
     result = await services.writer.submit(device_flow.poll_job(body.device_code))
     if isinstance(result, p.ProblemCode):
