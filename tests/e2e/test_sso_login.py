@@ -16,35 +16,13 @@ from pathlib import Path
 import pytest
 from browser import open_browser, save_screenshot
 from deployment import ANTHROPIC_KEY, VENV_BIN, Deployment, Person
-from oidc_provider import OidcProvider, sign_in
+from oidc_provider import SSO_POLICY, OidcProvider, sign_in
 from tests.support.postgres import free_port
 from tests.support.server import init_server, start_server
 from vendor_standin import REPLY_MARKER, credentials_seen
 
 pytestmark = pytest.mark.e2e
 
-POLICY = """
-token_ttl = "10m"
-[roles]
-approvers = ["eng-leads"]
-
-[tools.claude]
-key_scope = "anthropic"
-[tools.codex]
-key_scope = "openai"
-
-[[rules]]
-groups = ["applied-ai"]
-tools = ["claude"]
-approval = "auto"
-max_duration = "8h"
-
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "required"
-max_duration = "8h"
-"""
 PROMPT = re.compile(r"open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})")
 
 
@@ -52,7 +30,7 @@ PROMPT = re.compile(r"open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})")
 def sso_deployment(module_dir: Path):
     """An aigate-server with SSO at the real OpenID provider (SQLite, loopback), for this module."""
     port = free_port()
-    data_dir = init_server(module_dir / "sso-server", policy=POLICY)
+    data_dir = init_server(module_dir / "sso-server", policy=SSO_POLICY)
     with OidcProvider(module_dir, redirect_uri=f"http://127.0.0.1:{port}/sso/callback") as provider:
         server = start_server(data_dir, port=port, extra_args=provider.serve_args(), env=provider.server_env())
         yield Deployment(data_dir, server=server, port=port), provider

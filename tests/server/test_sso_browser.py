@@ -9,29 +9,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from tests.support.browser import open_browser, save_screenshot
-from tests.support.oidc_provider import OidcProvider, sign_in
+from tests.support.oidc_provider import SSO_POLICY, OidcProvider, sign_in
 from tests.support.postgres import free_port
 from tests.support.server import init_server, run_server_cli, start_server
 
 from aigate.protocol import Paths
-
-POLICY = """
-[roles]
-approvers = ["eng-leads"]
-admins = ["it-admins"]
-
-[[rules]]
-groups = ["applied-ai"]
-tools = ["claude"]
-approval = "auto"
-max_duration = "8h"
-
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "required"
-max_duration = "8h"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +21,7 @@ def sso(tmp_path_factory):
     """(server, provider): an aigate-server with SSO at the real provider, on SQLite, for this module."""
     base = tmp_path_factory.mktemp("sso")
     port = free_port()
-    data_dir = init_server(base / "server", policy=POLICY)
+    data_dir = init_server(base / "server", policy=SSO_POLICY)
     with OidcProvider(base, redirect_uri=f"http://127.0.0.1:{port}{Paths.SSO_CALLBACK}") as provider, \
             start_server(data_dir, port=port, extra_args=provider.serve_args(), env=provider.server_env()) as server:
         yield server, provider

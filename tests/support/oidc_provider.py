@@ -20,10 +20,31 @@ import time
 from pathlib import Path
 
 from tests.support.postgres import free_port
+from tests.support.server import stop_process
 
 HERE = Path(__file__).resolve().parent / "oidc"
 SCRIPT = HERE / "provider.mjs"
 CLIENT_ID = "aigate-server"
+
+#: The SSO tests' policy: roles from groups; `applied-ai` runs claude at once, everyone else asks.
+SSO_POLICY = """
+token_ttl = "10m"
+[roles]
+approvers = ["eng-leads"]
+admins = ["it-admins"]
+
+[[rules]]
+groups = ["applied-ai"]
+tools = ["claude"]
+approval = "auto"
+max_duration = "8h"
+
+[[rules]]
+groups = ["*"]
+tools = ["*"]
+approval = "required"
+max_duration = "8h"
+"""
 
 
 class OidcProvider:
@@ -64,13 +85,8 @@ class OidcProvider:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
 
     def __enter__(self) -> OidcProvider:  # noqa: PYI034
         return self.start()
