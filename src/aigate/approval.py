@@ -90,7 +90,8 @@ class ServerClient:
         body = protocol.EnrollmentCreate(code=code, device_name=device_name[:255], platform=platform[:64])
         return self.decode(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
 
-    def start_device_authorization(self, *, device_name: str = "", platform: str = "") -> protocol_sso.DeviceAuthorization:
+    def start_device_authorization(self, *, device_name: str = "",
+                                   platform: str = "") -> protocol_sso.DeviceAuthorization:
         """SSO login: SsoNotConfigured (78) when the server has none."""
         body = protocol_sso.DeviceAuthorizationCreate(device_name=device_name[:255], platform=platform[:64])
         no_sso = SsoNotConfigured(f"{self.server} has no SSO login (an older aigate server)",

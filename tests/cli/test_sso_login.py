@@ -5,9 +5,8 @@ The real flow, with the real OpenID provider and a real browser, is tests/e2e/te
 
 import time
 
-from tests.cli.conftest import SERVER
-
 from aigate import config, device_login, keystore
+from tests.cli.conftest import SERVER
 
 
 def test_sso_login_prints_url_and_code_then_keeps_the_credential(cli, server, store):

@@ -17,9 +17,10 @@ import pytest
 from browser import open_browser, save_screenshot
 from deployment import ANTHROPIC_KEY, VENV_BIN, Deployment, Person
 from oidc_provider import SSO_POLICY, OidcProvider, sign_in
-from tests.support.postgres import free_port
-from tests.support.server import init_server, start_server
-from vendor_standin import REPLY_MARKER, credentials_seen
+
+from harness.postgres import free_port
+from harness.server import init_server, start_server
+from harness.vendor_standin import REPLY_MARKER, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

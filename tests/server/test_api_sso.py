@@ -48,7 +48,7 @@ def sign_in_and_confirm(api, grant: dict, email: str, groups: list[str] | None, 
     login = write_now(api.engine, lambda conn, now: (sso_logins.pending_login(conn, state, now), []))
     confirm = secrets.token_urlsafe(16)
     result = write_now(api.engine, sso_logins.finish_login_job(login, Identity("sub-1", email, groups), confirm))
-    if result[1] is not None:
+    if not isinstance(result, str):
         write_now(api.engine, device_flow.confirm_job(confirm, approve))
     return result
 
@@ -111,8 +111,8 @@ def test_a_user_disabled_before_signing_in_is_refused_and_the_device_denied(sso_
     sso_api.add_user("eve@corp.example", ["dev"])
     write_now(sso_api.engine, set_disabled_job("eve@corp.example", True, "test"))
     grant = start(sso_api)
-    message, device = sign_in_and_confirm(sso_api, grant, "eve@corp.example", ["dev"])
-    assert device is None and "disabled" in message
+    refused = sign_in_and_confirm(sso_api, grant, "eve@corp.example", ["dev"])
+    assert isinstance(refused, str) and "disabled" in refused
     assert poll(sso_api, grant).json()["code"] == "access-denied"
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.support.browser import open_browser, save_screenshot
-from tests.support.oidc_provider import SSO_POLICY, OidcProvider, sign_in
-from tests.support.postgres import free_port
-from tests.support.server import init_server, run_server_cli, start_server
 
 from aigate.protocol import Paths
+from harness.postgres import free_port
+from harness.server import init_server, run_server_cli, start_server
+from tests.support.browser import open_browser, save_screenshot
+from tests.support.oidc_provider import SSO_POLICY, OidcProvider, sign_in
 
 
 @pytest.fixture(scope="module")

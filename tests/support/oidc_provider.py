@@ -19,8 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.postgres import free_port
-from tests.support.server import stop_process
+from harness.postgres import free_port
+from harness.server import stop_process
 
 HERE = Path(__file__).resolve().parent / "oidc"
 SCRIPT = HERE / "provider.mjs"
@@ -88,7 +88,7 @@ class OidcProvider:
         if self.process is not None:
             stop_process(self.process)
 
-    def __enter__(self) -> OidcProvider:  # noqa: PYI034
+    def __enter__(self) -> OidcProvider:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -115,6 +115,7 @@ def sign_in(browser, login: str, *, shots: Path | None = None, prefix: str = "")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
+
     from tests.support.browser import save_screenshot
 
     wait = WebDriverWait(browser, 30)

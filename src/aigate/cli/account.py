@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +11,12 @@ from aigate import account
 from aigate.cli.output import prompt_hidden, safe
 from aigate.cli.state import state_of
 from aigate.errors import UsageError
+
+if TYPE_CHECKING:
+    from aigate.cli.state import CliState
+    from aigate.config import Config
+    from aigate.enrollment import EnrollmentRecord
+    from aigate.keystore import KeyStore
 
 app = typer.Typer()  # login, logout, status: merged into the top level by cli/app.py
 
@@ -48,7 +54,8 @@ def login(
     typer.echo(safe(f"Logged in to {target} as {record.email} (device {record.device_id})."), err=True)
 
 
-def _sso_login(target, store, state, cfg, *, open_browser: bool):
+def _sso_login(target: str, store: KeyStore, state: CliState, cfg: Config, *,
+               open_browser: bool) -> EnrollmentRecord | None:
     """The SSO login's record, or None on a server without SSO (then the code is prompted for)."""
     from aigate.cli.device_prompt import DevicePrompt
     from aigate.device_login import device_login

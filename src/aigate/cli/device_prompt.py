@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 from aigate import protocol_sso
 from aigate.cli.output import safe
@@ -30,10 +34,11 @@ class DevicePrompt:
     def __init__(self, *, open_browser: bool):
         self.open_browser = open_browser and has_display()
         self.live = sys.stderr.isatty()
-        self._status = None
+        self._status: Status | None = None
 
     def show(self, grant: protocol_sso.DeviceAuthorization) -> None:
-        typer.echo(f"To sign in, open {safe(grant.verification_uri)} and enter the code {safe(grant.user_code)}", err=True)
+        typer.echo(f"To sign in, open {safe(grant.verification_uri)} and enter the code {safe(grant.user_code)}",
+                   err=True)
         typer.echo(f"  (or open {safe(grant.verification_uri_complete)})", err=True)
         if self.open_browser:
             import webbrowser

@@ -64,8 +64,8 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
-    oidc_issuer: Annotated[str | None, typer.Option(help="SSO: the OpenID provider's issuer URL "
-                                                         "(client secret in AIGATE_SERVER_OIDC_CLIENT_SECRET).")] = None,
+    oidc_issuer: Annotated[str | None, typer.Option(
+        help="SSO: the OpenID provider's issuer URL (client secret in AIGATE_SERVER_OIDC_CLIENT_SECRET).")] = None,
     oidc_client_id: Annotated[str | None, typer.Option(help="SSO: this server's client id at the provider.")] = None,
     oidc_groups_claim: Annotated[str, typer.Option(help="SSO: the ID token claim that lists the user's groups.")]
         = "groups",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
 from aigate import protocol as p
 from aigate import protocol_sso
@@ -27,12 +27,16 @@ from aigate.server.audit import AuditEvent
 from aigate.server.identity import CREDENTIAL_PREFIX, sha256_hex, user_public
 from aigate.server.models import device_authorizations, devices, users
 from aigate.server.problems import ApiProblem
+from aigate.server.writer import Job
 
 DEVICE_CODE_TTL_SECONDS = 600
 POLL_INTERVAL_SECONDS = 5
 SLOW_DOWN_STEP_SECONDS = 5  # RFC 8628 section 3.5
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 section 6.1: no vowels, no look-alikes
 PENDING, SIGNED_IN, APPROVED, DENIED, USED = "pending", "signed-in", "approved", "denied", "used"
+
+
+PollResult = tuple[str, str, p.UserPublic] | p.ProblemCode  # (device id, credential, user), or the answer
 
 
 def new_user_code() -> str:
@@ -56,11 +60,11 @@ class PendingDevice:
     expires_at: int
 
 
-def start_job(device_name: str, platform: str, public_url: str):
+def start_job(device_name: str, platform: str, public_url: str) -> Job[protocol_sso.DeviceAuthorization]:
     """Job: a new device authorization. Result: :class:`protocol_sso.DeviceAuthorization` (the only time
     the codes exist in clear)."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[protocol_sso.DeviceAuthorization, list[AuditEvent]]:
         device_code, user_code = secrets.token_urlsafe(32), new_user_code()
         conn.execute(insert(device_authorizations).values(
             id=secrets.token_hex(8), device_code_hash=sha256_hex(device_code),
@@ -104,11 +108,11 @@ def deny(conn: Connection, authorization_id: str) -> None:
                  .values(state=DENIED))
 
 
-def confirm_job(confirm_token: str, approve: bool):
+def confirm_job(confirm_token: str, approve: bool) -> Job[str | None]:
     """Job: the signed-in person approves or denies the device. Result: the user's email, or None when
     the token is unknown, used or expired."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[str | None, list[AuditEvent]]:
         row = conn.execute(select(device_authorizations, users.c.email)
                            .join(users, users.c.id == device_authorizations.c.user_id)
                            .where(device_authorizations.c.confirm_hash == sha256_hex(confirm_token))
@@ -126,12 +130,12 @@ def confirm_job(confirm_token: str, approve: bool):
     return job
 
 
-def poll_job(device_code: str):
+def poll_job(device_code: str) -> Job[PollResult]:
     """Job: one poll of the CLI. Result: ``(device_id, credential, UserPublic)``, or the ProblemCode to answer
     (authorization-pending, slow-down, expired-token, access-denied). The poll time is written even
     when the answer is an error, so ``slow-down`` holds across polls."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[PollResult, list[AuditEvent]]:
         row = conn.execute(select(device_authorizations).where(
             device_authorizations.c.device_code_hash == sha256_hex(device_code))).mappings().first()
         if row is None or row["state"] == USED or row["expires_at"] <= now:
@@ -151,7 +155,7 @@ def poll_job(device_code: str):
     return job
 
 
-def _enroll(conn: Connection, row, now: float):
+def _enroll(conn: Connection, row: RowMapping, now: float) -> tuple[PollResult, list[AuditEvent]]:
     """The approved authorization becomes a device (once); a user disabled meanwhile gets none."""
     user = conn.execute(select(users).where(users.c.id == row["user_id"])).mappings().one()
     if user["disabled"]:
@@ -170,7 +174,7 @@ def _enroll(conn: Connection, row, now: float):
     return (device_id, credential, user_public(user)), [event]
 
 
-def sweep_job(conn: Connection, now: float):
+def sweep_job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
     """Job: forget device authorizations that expired more than a day ago (digests only)."""
     done = conn.execute(delete(device_authorizations).where(device_authorizations.c.expires_at <= now - 86400))
     return done.rowcount, []

@@ -19,6 +19,7 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -53,12 +54,12 @@ class OidcConfig:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> OidcConfig | None:
         """The settings ``serve`` exported, or None when SSO is not configured."""
-        env = os.environ if env is None else env
-        issuer, client_id = env.get(ENV_ISSUER, ""), env.get(ENV_CLIENT_ID, "")
+        source: Mapping[str, str] = os.environ if env is None else env
+        issuer, client_id = source.get(ENV_ISSUER, ""), source.get(ENV_CLIENT_ID, "")
         if not issuer or not client_id:
             return None
-        return cls(issuer.rstrip("/"), client_id, env.get(ENV_CLIENT_SECRET, ""),
-                   env.get(ENV_GROUPS_CLAIM) or DEFAULT_GROUPS_CLAIM)
+        return cls(issuer.rstrip("/"), client_id, source.get(ENV_CLIENT_SECRET, ""),
+                   source.get(ENV_GROUPS_CLAIM) or DEFAULT_GROUPS_CLAIM)
 
     def export(self) -> dict[str, str]:
         """Environment for the worker processes (the secret is already in it, never in argv)."""

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, insert, select, update
 
 from aigate.protocol import Role
+from aigate.server import device_flow
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import sha256_hex
 from aigate.server.models import sso_logins, users
 from aigate.server.oidc import Identity
+from aigate.server.writer import Job
 
 LOGIN_TTL_SECONDS = 600
 PURPOSE_DEVICE = "device"
@@ -50,12 +52,15 @@ class SignedInUser:
     created: bool
 
 
+SignInResult = tuple[SignedInUser, device_flow.PendingDevice] | str  # a string: why the sign-in was refused
+
+
 def begin_login_job(state: str, nonce: str, code_challenge: str, purpose: str, *,
-                    device_authorization_id: str | None = None, return_to: str | None = None):
+                    device_authorization_id: str | None = None, return_to: str | None = None) -> Job[None]:
     """Job: record a sign-in about to be sent to the provider. Result: None; no audit event (nothing
     has happened to anyone yet)."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[None, list[AuditEvent]]:
         conn.execute(insert(sso_logins).values(
             state_hash=sha256_hex(state), nonce_hash=sha256_hex(nonce), code_challenge=code_challenge,
             purpose=purpose, device_authorization_id=device_authorization_id, return_to=return_to,
@@ -86,12 +91,12 @@ def claim_login(conn: Connection, login: PendingLogin, now: float) -> None:
 def provision_user(conn: Connection, identity: Identity, now: float) -> tuple[SignedInUser, list[AuditEvent]]:
     """Create the user on first sign-in, else refresh their groups; SignInRefused for a disabled user."""
     row = conn.execute(select(users).where(users.c.email == identity.email)).mappings().first()
-    events = []
+    events: list[AuditEvent] = []
     if row is None:
         groups = identity.groups or []
-        user_id = conn.execute(insert(users).values(
-            email=identity.email, groups=json.dumps(groups), role=Role.USER.value, disabled=False,
-            created_at=int(now))).inserted_primary_key[0]
+        values = {"email": identity.email, "groups": json.dumps(groups), "role": Role.USER.value,
+                  "disabled": False, "created_at": int(now)}
+        user_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]  # type: ignore[index]
         events.append(AuditEvent(identity.email, "user.created", identity.email,
                                  {"groups": groups, "role": Role.USER.value, "via": "sso"}))
         return SignedInUser(user_id, identity.email, groups, Role.USER, True), events
@@ -106,23 +111,21 @@ def provision_user(conn: Connection, identity: Identity, now: float) -> tuple[Si
     return SignedInUser(row["id"], identity.email, groups, Role(row["role"]), False), events
 
 
-def finish_login_job(login: PendingLogin, identity: Identity, confirm_token: str):
+def finish_login_job(login: PendingLogin, identity: Identity, confirm_token: str) -> Job[SignInResult]:
     """Job of the callback: use the sign-in once, create or refresh the user, and for a ``device``
     sign-in bind the device authorization to them (see :mod:`aigate.server.device_flow`).
 
-    Result: ``(SignedInUser, PendingDevice)``, or ``(message, None)`` when the sign-in is refused (a
+    Result: ``(SignedInUser, PendingDevice)``, or the message when the sign-in is refused (a
     disabled user: the device authorization is then denied, so the CLI stops waiting at once).
     """
-    from aigate.server import device_flow
-
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[SignInResult, list[AuditEvent]]:
         claim_login(conn, login, now)
         try:
             user, events = provision_user(conn, identity, now)
         except SignInRefused as refused:
             if login.device_authorization_id:
                 device_flow.deny(conn, login.device_authorization_id)
-            return (str(refused), None), [AuditEvent(identity.email, "sso.sign_in_refused", identity.email,
+            return str(refused), [AuditEvent(identity.email, "sso.sign_in_refused", identity.email,
                                                      {"why": "user disabled"})]
         events.append(AuditEvent(user.email, "sso.signed_in", user.email,
                                  {"purpose": login.purpose, "groups": user.groups}))
@@ -137,7 +140,7 @@ def finish_login_job(login: PendingLogin, identity: Identity, confirm_token: str
     return job
 
 
-def sweep_job(conn: Connection, now: float):
+def sweep_job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
     """Job: forget sign-ins that ended more than a day ago (they hold nothing but digests)."""
     done = conn.execute(delete(sso_logins).where(sso_logins.c.expires_at <= now - 86400))
     return done.rowcount, []

@@ -17,6 +17,7 @@ import hmac
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
@@ -28,6 +29,9 @@ from aigate.server.deps import ServicesDep
 from aigate.server.oidc import OidcError, pkce_pair, s256
 from aigate.server.services import Services
 
+if TYPE_CHECKING:
+    import jinja2
+
 router = APIRouter(include_in_schema=False)
 CONFIRM_PATH = Paths.SSO_DEVICE + "/confirm"
 STYLE_PATH = "/sso/style.css"
@@ -38,14 +42,14 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 @lru_cache(maxsize=1)
-def _environment():
+def _environment() -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                               undefined=jinja2.StrictUndefined)
 
 
-def page(services: Services, name: str, title: str, status: int = 200, **values) -> HTMLResponse:
+def page(services: Services, name: str, title: str, status: int = 200, **values: object) -> HTMLResponse:
     html = _environment().get_template(f"sso/{name}.html").render(title=title, style_url=STYLE_PATH, **values)
     return HTMLResponse(html, status_code=status, headers=security_headers(services))
 
@@ -70,7 +74,7 @@ def error_page(services: Services, message: str, status: int = 400) -> HTMLRespo
 
 
 def set_cookie(response: Response, services: Services, name: str, value: str, *, path: str,
-               same_site: str) -> None:
+               same_site: Literal["lax", "strict"]) -> None:
     response.set_cookie(name, value, max_age=sso_logins.LOGIN_TTL_SECONDS, path=path, httponly=True,
                         samesite=same_site, secure=services.settings.public_url.startswith("https://"))
 
@@ -160,11 +164,12 @@ async def callback(request: Request, services: ServicesDep, state: str = "", cod
         return error_page(services, f"The sign-in could not be verified: {err}", 502)
     confirm = secrets.token_urlsafe(32)
     try:
-        signed_in, device = await services.writer.submit(sso_logins.finish_login_job(login, identity, confirm))
+        result = await services.writer.submit(sso_logins.finish_login_job(login, identity, confirm))
     except sso_logins.SignInRefused as refused:
         return error_page(services, str(refused), 403)
-    if device is None:
-        return error_page(services, signed_in, 403)
+    if isinstance(result, str):
+        return error_page(services, result, 403)
+    signed_in, device = result
     response = page(services, "confirm", "Allow this device?", email=signed_in.email,
                     device_name=device.device_name, platform=device.platform, confirm=confirm,
                     action=CONFIRM_PATH)
