@@ -19,6 +19,7 @@ import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
 from aigate.server import access, device_flow, problems, sso_logins
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
+from aigate.server.gateway_fastpath import GatewayFastPath
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
 from aigate.server.settings import Settings
@@ -27,10 +28,12 @@ SWEEP_SECONDS = 30.0
 log = logging.getLogger("aigate.server")
 
 
-def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, token_fast_path: bool = True) -> FastAPI:
+def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, token_fast_path: bool = True,
+               gateway_fast_path: bool = True) -> FastAPI:
     """The app over ``services`` (closed when the app's lifespan ends). ``sweep_seconds``: how often
     time-driven state changes are written; ``token_fast_path=False`` leaves out the ASGI fast path of
-    ``POST /v1/approval-tokens`` (the FastAPI route then answers every request; tests run both)."""
+    ``POST /v1/approval-tokens`` and ``gateway_fast_path=False`` that of the gateways' authorization
+    requests (the FastAPI routes then answer every request; tests run both)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_sweep_forever(services, sweep_seconds))
@@ -49,6 +52,8 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if gateway_fast_path:
+        app.add_middleware(GatewayFastPath, services=services)  # see gateway_fastpath.py
     if token_fast_path:
         app.add_middleware(TokenFastPath, services=services)  # outermost: see fastpath.py
     return app
