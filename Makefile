@@ -22,7 +22,7 @@ install:
 	bash scripts/bootstrap.sh
 
 # The rules a machine checks (settings in pyproject.toml): zero findings, or `make test` stops here.
-LINT = .venv/bin/ruff check src tests benchmarks scripts harness && .venv/bin/mypy
+LINT = .venv/bin/ruff check src tests benchmarks scripts harness packaging && .venv/bin/mypy
 
 lint: install
 	$(LINT)

@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/pyz_overhead.py [--runs 30] [--pyz dist/aigate.pyz]
 
 The setup of ``run_overhead.py``: a logged-in device in a throwaway HOME, a cached approval token, a
-no-op ``claude``. Alternates ``aigate run claude`` (this venv's console script) and ``PYTHON -I
-dist/aigate.pyz run claude``, where PYTHON is this venv's base interpreter in isolated mode (none of
-aigate's dependencies; shiv unpacks the zip into ``~/.shiv`` once, during the warm-up), and reports
-the medians and the median of the per-pair ratios. Exit 1 when the ratio is above 1.2.
+no-op ``claude``. Alternates, with the same interpreter (``--python``, default Debian's
+``/usr/bin/python3``, isolated mode), the installed client (the same packages unpacked in a folder, as
+the ``aigate`` Debian package installs them: ``build/dist/site``, left by ``make dist``) and
+``PYTHON -I dist/aigate.pyz`` (shiv unpacks it into ``~/.shiv`` once, during the warm-up), both as
+``run claude``; reports the medians and the median of the per-pair ratios. Exit 1 above 1.2.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--pyz", type=Path, default=ROOT / "dist" / "aigate.pyz")
+    parser.add_argument("--site", type=Path, default=ROOT / "build" / "dist" / "site")
+    parser.add_argument("--python", default="/usr/bin/python3")
     args = parser.parse_args()
-    if not args.pyz.is_file():
-        raise SystemExit(f"{args.pyz} is missing: run `make dist`")
-    installed = [str(Path(sys.executable).with_name("aigate")), "run", "claude"]
-    one_file = [getattr(sys, "_base_executable", sys.executable), "-I", str(args.pyz.resolve()), "run", "claude"]
+    if not args.pyz.is_file() or not args.site.is_dir():
+        raise SystemExit(f"{args.pyz} or {args.site} is missing: run `make dist`")
+    site = str(args.site.resolve())
+    boot = f"import sys; sys.path.insert(0, {site!r}); from aigate.standalone import main; sys.exit(main())"
+    installed = [args.python, "-Ic", boot, "run", "claude"]  # "-Ic": its own key in the CPU table
+    one_file = [args.python, "-I", str(args.pyz.resolve()), "run", "claude"]
     with tempfile.TemporaryDirectory(prefix="aigate-bench-", ignore_cleanup_errors=True) as tmp:
         home = Path(tmp)
         env = prepare(home)

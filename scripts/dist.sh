@@ -50,6 +50,7 @@ say "dist/aigate.pyz (shiv)"
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)} \
     $py -m shiv --site-packages "$work/site" --entry-point aigate.standalone:main --python '/usr/bin/env python3' \
     --compile-pyc --reproducible --output-file dist/aigate.pyz >"$work/shiv.log" 2>&1 || { cat "$work/shiv.log" >&2; exit 1; }
+$py packaging/pyz_fast_start.py dist/aigate.pyz
 
 say "Debian packages aigate and aigate-server"
 unshare --mount --propagation private bash packaging/debian/build.sh "$version" "$wheel" "$work"
