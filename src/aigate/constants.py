@@ -36,6 +36,7 @@ class Paths:
     REVOKE = "/v1/access-requests/{id}/revoke"  # POST Decision -> AccessRequest (approver/admin)
     APPROVAL_TOKENS = "/v1/approval-tokens"  # POST ApprovalTokenCreate -> 201 ApprovalToken
     SESSION_EVENTS = "/v1/session-events"  # POST SessionEvent -> SessionEventAck (idempotent)
+    CONSOLE_LINKS = "/v1/console-links"  # POST -> 201 ConsoleLink: a one-time console sign-in link
     JWKS = "/.well-known/jwks.json"  # GET -> RFC 7517 JWK Set of the token signing keys
     LIVEZ = "/livez"  # GET -> 200 while the process runs
     READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
@@ -52,6 +53,9 @@ class Paths:
 # "mine" (default, the caller's own requests) or "all" (approvers and admins only).
 SCOPE_MINE = "mine"
 SCOPE_ALL = "all"
+# Query parameter of GET Paths.ACCESS_REQUEST: `wait` (seconds, at most MAX_WAIT_SECONDS): while the
+# request is pending, the answer is held until it is decided or `wait` seconds have passed (long-poll).
+MAX_WAIT_SECONDS = 30
 
 
 # --- approval token (docs/architecture.md "Approval tokens"; checks per RFC 8725) -------------------
@@ -99,6 +103,22 @@ class RequestState(str, enum.Enum):
     CANCELLED = "cancelled"
     REVOKED = "revoked"
     ENDED = "ended"
+
+
+class NotifyEvent(str, enum.Enum):
+    """What a ``[[notify]]`` receiver can be told about (its ``events``)."""
+
+    REQUEST_CREATED = "request.created"
+    REQUEST_APPROVED = "request.approved"
+    REQUEST_DENIED = "request.denied"
+    GRANT_REVOKED = "grant.revoked"
+    GRANT_EXPIRING = "grant.expiring"
+
+
+# Headers of a ``format = "json"`` notification (see protocol.Notification).
+SIGNATURE_HEADER = "X-Aigate-Signature"  # t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
+DELIVERY_HEADER = "X-Aigate-Delivery"  # the notification's id: the same on every retry
+EVENT_HEADER = "X-Aigate-Event"  # a NotifyEvent value
 
 
 class SessionEventKind(str, enum.Enum):

@@ -68,6 +68,12 @@ def _fetch(conn: Connection, request_id: str) -> Any:
     return conn.execute(_WITH_EMAIL.where(access_requests.c.id == request_id)).mappings().first()
 
 
+def load(conn: Connection, request_id: str, now: float) -> AccessRequest | None:
+    """One request as the wire shape, for anyone (callers check who may see it), or None."""
+    row = _fetch(conn, request_id)
+    return None if row is None else to_wire(row, now)
+
+
 def not_found(request_id: str) -> ApiProblem:
     """The 404 not-found problem for ``request_id``."""
     return ApiProblem(404, ProblemCode.NOT_FOUND, f"no access request {request_id!r}")

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, device_flow, problems, sso_logins
+from aigate.server import access, device_flow, live, problems, sso_logins
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.gateway_fastpath import GatewayFastPath
 from aigate.server.routes import ROUTERS
@@ -36,11 +36,12 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
     requests (the FastAPI routes then answer every request; tests run both)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_sweep_forever(services, sweep_seconds))
+        tasks = [asyncio.create_task(_sweep_forever(services, sweep_seconds)), *live.start(services, app.state)]
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in tasks:
+                task.cancel()
             if services.oidc is not None:
                 await services.oidc.aclose()
             services.close()

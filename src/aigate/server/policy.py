@@ -25,12 +25,13 @@ from aigate.constants import (
     normalize_repository,
     parse_duration,
 )
+from aigate.server.notify_policy import DEFAULT_EXPIRING_BEFORE, NotifyTarget, check_targets
 from aigate.server.policy_lines import LineFinder
 from aigate.server.roles import Roles, parse_roles
 
 DEFAULT_TOKEN_TTL = 600
 DEFAULT_REVIEW_TTL = 7 * 86400
-_TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules", "roles"}
+_TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules", "roles", "notify", "grant_expiring_before"}
 _TOOL_KEYS = {"key_scope", "key_source", "base_url", "env"}
 KEY_SOURCES = (KEY_SOURCE_LAPTOP, KEY_SOURCE_GATEWAY)
 _RULE_KEYS = {"groups", "tools", "approval", "max_duration", "key_scope", "repos_denied"}
@@ -147,6 +148,8 @@ class Policy:
     tools: dict[str, ToolPolicy]
     rules: tuple[Rule, ...]
     roles: Roles = field(default_factory=Roles)
+    notify: tuple[NotifyTarget, ...] = ()  # [[notify]] receivers
+    grant_expiring_before: int = DEFAULT_EXPIRING_BEFORE  # seconds before a grant ends: grant.expiring
 
     def resolve(self, tool: str, groups: list[str]) -> Verdict | None:
         """The verdict for ``tool``, or None when the policy does not know the tool."""
@@ -230,8 +233,11 @@ class _Checker:
         checked = tuple(self.rule(i, r, tools) for i, r in enumerate(rules))
         roles = parse_roles(data.get("roles"), lambda key, message: self.report(
             self.lines.key_in_table("roles", key) if key else self.lines.top("roles"), message))
+        notify = check_targets(self, data.get("notify", []))
+        expiring = self.duration(data.get("grant_expiring_before", "30m"), self.lines.top("grant_expiring_before"),
+                                 "grant_expiring_before")
         return Policy(token_ttl or DEFAULT_TOKEN_TTL, review_ttl or DEFAULT_REVIEW_TTL, tools,
-                      tuple(r for r in checked if r is not None), roles)
+                      tuple(r for r in checked if r is not None), roles, notify, expiring or DEFAULT_EXPIRING_BEFORE)
 
     def duration(self, value: Any, line: int, name: str) -> int:
         if not isinstance(value, str):

@@ -42,6 +42,9 @@ T = TypeVar("T")
 # A job: ``job(conn, now)`` -> ``(result, audit events)``; ``conn`` a Connection in the batch's
 # transaction (writes) or a RawReader (read jobs, Writer.compute); ``now`` in epoch seconds.
 Job = Callable[[Any, float], tuple[T, list[AuditEvent]]]
+# In the batch's transaction, after its jobs: sees their audit events and may write more (the
+# notification outbox), so what it writes commits exactly when the change it describes does.
+Hook = Callable[[Connection, list[AuditEvent], float], None]
 MAX_BATCH = 256
 log = logging.getLogger("aigate.server.writer")
 
@@ -55,8 +58,10 @@ class _Item:
     value: Any = None
 
 
-def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bool, Any]]:
-    """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item."""
+def run_batch(conn: Connection, items: list[_Item], now: float, hooks: list[Hook] | tuple = ()
+              ) -> list[tuple[bool, Any]]:
+    """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item.
+    Then each of ``hooks`` (in a savepoint: a failing hook is logged and undone, never the batch)."""
     chain = ChainAppender(conn, int(now * 1000))
     outcomes: list[tuple[bool, Any]] = []
     for item in items:
@@ -64,8 +69,21 @@ def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bo
         outcomes.append((ok, value))
         for event in events:
             chain.add(event)
+    for hook in hooks:
+        _run_hook(conn, hook, [e for item in items for e in item.events], now)
     chain.flush()
     return outcomes
+
+
+def _run_hook(conn: Connection, hook: Hook, events: list[AuditEvent], now: float) -> None:
+    savepoint = conn.begin_nested()
+    try:
+        hook(conn, events, now)
+    except Exception as err:  # noqa: BLE001 - a hook (notifications) must not undo the decisions themselves
+        savepoint.rollback()
+        log.error("writer hook %s failed: %s", getattr(hook, "__name__", "hook"), type(err).__name__)
+        return
+    savepoint.commit()
 
 
 def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, list[AuditEvent]]:
@@ -78,6 +96,7 @@ def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, lis
         savepoint.rollback()
         return False, err, []
     savepoint.commit()
+    item.events = events
     return True, result, events
 
 
@@ -100,6 +119,8 @@ class Writer:
         self._reader: RawReader | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None  # the one loop of this process
         self._lock_path = sqlite_lock_path(engine)
+        self.hooks: list[Hook] = []  # see Hook
+        self.listeners: list[Callable[[list[AuditEvent]], None]] = []  # after each commit, on this thread
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="aigate-db-writer", daemon=True)
         self._thread.start()
@@ -149,13 +170,23 @@ class Writer:
         if writes:
             try:
                 with _file_lock(self._lock_path), self.engine.begin() as conn:
-                    outcomes = run_batch(conn, writes, now)
+                    outcomes = run_batch(conn, writes, now, self.hooks)
             except Exception as err:  # noqa: BLE001 - the whole transaction failed (database down, locked too long)
                 log.error("write batch of %d failed: %s", len(writes), type(err).__name__)
                 outcomes = [(False, err)] * len(writes)
+            else:
+                self._tell_listeners([e for item, (ok, _) in zip(writes, outcomes, strict=True) if ok
+                                      for e in item.events])
             settled.extend((item, ok, value) for item, (ok, value) in zip(writes, outcomes, strict=True))
         if self._event_loop is not None:  # one wake-up of the event loop per batch, not per request
             self._event_loop.call_soon_threadsafe(_settle_all, settled)
+
+    def _tell_listeners(self, events: list[AuditEvent]) -> None:
+        for listener in self.listeners if events else ():
+            try:
+                listener(events)
+            except Exception as err:  # noqa: BLE001 - a wake-up that failed only delays a waiter
+                log.warning("writer listener failed: %s", type(err).__name__)
 
     def _prefetch(self, jobs: list[Any], now: float) -> None:
         """Let read jobs of one kind load what they need together (``type(job).prefetch``)."""
