@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import aigate
-from aigate.protocol import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER
+from aigate.protocol import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, NotifyEvent
 from aigate.server import outbox
 from aigate.server.notify_messages import signature
 from aigate.server.notify_policy import NotifyTarget
@@ -55,31 +55,49 @@ async def deliver_forever(services: Any, wake: asyncio.Event) -> None:
     import httpx
 
     public_url = services.settings.public_url
-    last_scan = 0.0
+    last_scan, woken = 0.0, True
+    sending: set[asyncio.Task] = set()  # a slow receiver holds up only its own rows
     async with httpx.AsyncClient(timeout=SEND_TIMEOUT, follow_redirects=False) as http:
         while True:
             claimed: list[dict[str, Any]] = []
             try:
-                if time.monotonic() - last_scan >= EXPIRING_SCAN_SECONDS:
+                if _wants_expiring(services.policy) and (woken or time.monotonic() - last_scan >= EXPIRING_SCAN_SECONDS):
                     last_scan = time.monotonic()
                     await services.writer.submit(outbox.expiring_job(lambda: services.policy, public_url))
                 if await services.db.read(outbox.has_due, services.clock()):
                     claimed = await services.writer.submit(outbox.claim_job(BATCH))
-                    await asyncio.gather(*(_attempt(http, services, row) for row in claimed))
+                    for row in claimed:
+                        task = asyncio.create_task(_attempt(http, services, row))
+                        sending.add(task)
+                        task.add_done_callback(sending.discard)
             except Exception as err:  # noqa: BLE001 - the database may be away; keep trying
                 log.warning("notification delivery pass failed: %s", type(err).__name__)
-            if len(claimed) < BATCH:
-                try:
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-                except TimeoutError:
-                    pass
-                wake.clear()
+            woken = len(claimed) >= BATCH or await _sleep(wake)
+
+
+async def _sleep(wake: asyncio.Event) -> bool:
+    """Wait for a wake-up (True) or POLL_SECONDS (False)."""
+    try:
+        await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+    except TimeoutError:
+        return False
+    finally:
+        wake.clear()
+    return True
+
+
+def _wants_expiring(policy: Any) -> bool:
+    return any(NotifyEvent.GRANT_EXPIRING in t.events for t in policy.notify)
 
 
 async def _attempt(http: Any, services: Any, row: dict[str, Any]) -> None:
     target = next((t for t in services.policy.notify if t.receiver == row["receiver"]), None)
     error = await send(http, target, row)
-    state = await services.writer.submit(outbox.settle_job(row["id"], row["attempts"], error))
+    try:
+        state = await services.writer.submit(outbox.settle_job(row["id"], row["attempts"], error))
+    except Exception as err:  # noqa: BLE001 - unrecorded: the lease ends and the row is sent again
+        log.warning("notification %s: recording the attempt failed: %s", row["id"], type(err).__name__)
+        return
     if error is not None:
         name = target.name if target else row["receiver"][:8]
         log.warning("notification %s (%s) to %s: %s; attempt %d, now %s", row["id"], row["event"], name, error,
