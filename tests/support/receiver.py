@@ -75,7 +75,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if receiver.delay:
                     time.sleep(receiver.delay)
@@ -115,7 +115,7 @@ class WebhookReceiver:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> WebhookReceiver:
+    def __enter__(self) -> WebhookReceiver:  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
