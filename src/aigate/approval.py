@@ -133,6 +133,18 @@ class ServerClient:
         """One access request by its id; AigateError (1, "not found") when there is none."""
         return self._request_action("GET", Paths.ACCESS_REQUEST, request_id)
 
+    def wait_request(self, request_id: str, seconds: int) -> protocol.AccessRequest:
+        """The request, held by the server (long-poll) up to ``seconds`` while it stays pending."""
+        from urllib.parse import quote
+
+        path = Paths.ACCESS_REQUEST.format(id=quote(request_id, safe=""))
+        data = self.call("GET", path, params={"wait": seconds}, timeout=seconds + READ_TIMEOUT)
+        return self.decode(protocol.AccessRequest, data)
+
+    def console_link(self) -> protocol.ConsoleLink:
+        """A one-time sign-in link to the approver console for this device's user."""
+        return self.decode(protocol.ConsoleLink, self.call("POST", Paths.CONSOLE_LINKS))
+
     def cancel(self, request_id: str) -> protocol.AccessRequest:
         """Withdraw one of the caller's pending requests; ConflictError when it is no longer pending."""
         return self._request_action("POST", Paths.CANCEL, request_id)
@@ -187,10 +199,12 @@ class ServerClient:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, *, body: Any = None, params: dict[str, str] | None = None,
-             auth: bool = True, tool: str | None = None, if_404: AigateError | None = None) -> Any:
+    def call(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+             auth: bool = True, tool: str | None = None, if_404: AigateError | None = None,
+             timeout: float | None = None) -> Any:
         """One API call; the decoded JSON answer (None for 204). ``body``: a protocol dataclass, checked
-        against its field limits first (UsageError). ``tool`` names the tool in refusal messages.
+        against its field limits first (UsageError). ``tool`` names the tool in refusal messages;
+        ``timeout`` (seconds) replaces the read timeout (long-polls).
         Raises the AigateError kinds listed on the class, by the problem ``code``; or ``if_404`` for a
         404 that is not an aigate problem of another code (an older server without that path)."""
         if body is not None:
@@ -199,8 +213,9 @@ class ServerClient:
                 raise UsageError("; ".join(problems))
         headers = {"Authorization": f"Bearer {self.credential}"} if auth and self.credential else {}
         try:
+            extra = {} if timeout is None else {"timeout": httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)}
             response = self.http.request(method, path, json=None if body is None else to_wire(body),
-                                         params=params, headers=headers)
+                                         params=params, headers=headers, **extra)
         except httpx.HTTPError as err:
             raise ServerUnreachable(
                 f"cannot reach the aigate server {self.server}: {_why(err)}",

@@ -172,3 +172,19 @@ def _check_row(row: dict[str, Any], prev: str, expected_seq: int) -> str | None:
     if digest != row["hash"]:
         return f"event {seq}: its content does not match its hash (the event was altered)"
     return None
+
+
+def page(conn: Connection, filters: dict[str, str], before: int | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Audit events newest first, ``seq < before``; ``filters`` (actor, action, subject) match exactly,
+    but an ``action`` ending in ``.`` matches as a prefix (``access_request.``)."""
+    query = select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)
+    if before:
+        query = query.where(audit_events.c.seq < before)
+    for name in ("actor", "subject"):
+        if filters.get(name):
+            query = query.where(audit_events.c[name] == filters[name])
+    action = filters.get("action")
+    if action:
+        query = query.where(audit_events.c.action.startswith(action, autoescape=True) if action.endswith(".")
+                            else audit_events.c.action == action)
+    return [{**dict(r), "data": json.loads(r["data"])} for r in conn.execute(query).mappings()]
