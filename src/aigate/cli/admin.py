@@ -1,4 +1,4 @@
-"""``aigate admin requests|approve|deny|revoke``: for approvers and admins."""
+"""``aigate admin requests|approve|deny|revoke|console``: for approvers and admins."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _require_reason(reason: str, action: str, request_id: str) -> None:
                          hint=f'aigate admin {action} {request_id} --reason "..."')
 
 
-@admin_app.command("console")
+@app.command("console")
 def console(
     ctx: typer.Context,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the link.")] = False,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+
 from sqlalchemy import Connection, insert, select, update
 
 from aigate.protocol import ProblemCode, Role
