@@ -136,13 +136,13 @@ async def mine(request: Request) -> Response:
 
 
 @router.get("/grants")
-async def grants(request: Request) -> Response:
+async def grants(request: Request, done: str = "") -> Response:
     who = await _reviewer(request)
     if isinstance(who, Response):
         return who
     services = _services(request)
     items = await services.db.read(access.list_requests, who[0], True, RequestState.APPROVED, services.clock())
-    return page("grants.html", items=items, caller=who[0], csrf=who[1], section="grants")
+    return page("grants.html", items=items, caller=who[0], csrf=who[1], section="grants", notice=NOTICES.get(done))
 
 
 @router.get("/audit")
@@ -229,10 +229,13 @@ def _refusal(problem: ApiProblem, action: str) -> str:
     return problem.detail
 
 
-@router.get("/static/console.css")
-async def stylesheet() -> Response:
-    css = (resources.files("aigate.server.console") / "static" / "console.css").read_bytes()
-    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600",
-                                                          "X-Content-Type-Options": "nosniff"})
+STATIC = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    if name not in STATIC:
+        return Response(status_code=404)
+    content = (resources.files("aigate.server.console") / "static" / name).read_bytes()
+    return Response(content, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600",
+                                                               "X-Content-Type-Options": "nosniff"})
