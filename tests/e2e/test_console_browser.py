@@ -142,7 +142,7 @@ def test_notified_signed_in_approved_and_the_wait_returns_at_once(deployed, slac
         press_tab_until(driver, lambda e: e.tag_name == "button" and e.text == "Approve")
         clicked = time.monotonic()
         driver.switch_to.active_element.send_keys(Keys.ENTER)
-        out, err = waiting.communicate(timeout=30)
+        _, err = waiting.communicate(timeout=30)
         returned = time.monotonic() - clicked
     finally:
         if waiting.poll() is None:
