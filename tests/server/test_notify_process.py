@@ -1,8 +1,10 @@
-"""Notifications from a real ``aigate-server`` process to real HTTP receivers on loopback."""
+"""Notifications from a real ``aigate-server`` process (two workers) to real HTTP receivers on
+loopback; and the long-poll that ``aigate request --wait`` rests on."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import httpx
@@ -163,3 +165,26 @@ def test_a_receiver_down_over_a_server_restart_still_gets_it_and_no_log_shows_it
     logs = first_log + second_log + status.stdout + status.stderr
     assert "notification" in first_log and "ConnectError" in first_log  # it did log the failures...
     assert "SECRETPATH" not in logs and str(down.port) not in logs and SECRET not in logs  # ...never where to
+
+
+def test_a_long_poll_returns_within_a_second_or_so_of_the_decision_in_either_worker(hooks):
+    server, heads, _, _, _ = hooks
+    for _ in range(2):  # with two workers, the approval lands in the poll's process or in the other
+        created = httpx.post(server.url + Paths.ACCESS_REQUESTS, headers=heads["ann@corp.example"],
+                             json={"tool": "codex", "reason": "long-poll"}).json()
+        answer: dict = {}
+
+        def poll(request_id: str = created["id"]) -> None:
+            got = httpx.get(server.url + Paths.ACCESS_REQUEST.format(id=request_id), params={"wait": 20},
+                            headers=heads["ann@corp.example"], timeout=30)
+            answer.update(got.json(), returned=time.monotonic())
+
+        waiter = threading.Thread(target=poll)
+        waiter.start()
+        time.sleep(1.0)
+        assert not answer  # held while pending
+        approved = time.monotonic()
+        httpx.post(server.url + Paths.APPROVE.format(id=created["id"]), headers=heads["boss@corp.example"]
+                   ).raise_for_status()
+        waiter.join(30)
+        assert answer["state"] == "approved" and answer["returned"] - approved < 2.5
