@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 from browser import console_errors, open_browser, save_screenshot
-from deployment import VENV_BIN, Deployment, new_person
+from deployment import POLICY, VENV_BIN, Deployment, new_person
 from tests.support.receiver import WebhookReceiver
 from tests.support.server import init_server
 
 pytestmark = pytest.mark.e2e
 
-POLICY = """
-[tools.claude]
-key_scope = "anthropic"
-[tools.codex]
-key_scope = "openai"
-[[rules]]
-groups = ["*"]
-tools = ["*"]
-approval = "required"
-max_duration = "8h"
-
+NOTIFY = """
 [[notify]]
 name = "eng-leads"
 url = "{url}"
@@ -49,7 +39,7 @@ def slack() -> WebhookReceiver:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory, slack):
     base = tmp_path_factory.mktemp("console")
-    init_server(base / "server", policy=POLICY.format(url=slack.url))
+    init_server(base / "server", policy=POLICY.format(token_ttl="10m") + NOTIFY.format(url=slack.url))
     deployment = Deployment(base / "server").start()
     approver = new_person(base, deployment, "ada", base, None).login(role="approver")
     developer = new_person(base, deployment, "dan", base, None).login()
