@@ -10,8 +10,8 @@ import typer
 
 from aigate.protocol import format_duration
 from aigate.server.cli_options import DataDirOpt, DbOpt, say
-from aigate.server.preflight import open_engine
 from aigate.server.policy import PolicyError, load_policy
+from aigate.server.preflight import open_engine
 
 notify_app = typer.Typer(help="Notifications to [[notify]] receivers.", no_args_is_help=True)
 
