@@ -213,9 +213,9 @@ class ServerClient:
                 raise UsageError("; ".join(problems))
         headers = {"Authorization": f"Bearer {self.credential}"} if auth and self.credential else {}
         try:
-            extra = {} if timeout is None else {"timeout": httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)}
+            limit = self.http.timeout if timeout is None else httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
             response = self.http.request(method, path, json=None if body is None else to_wire(body),
-                                         params=params, headers=headers, **extra)
+                                         params=params, headers=headers, timeout=limit)
         except httpx.HTTPError as err:
             raise ServerUnreachable(
                 f"cannot reach the aigate server {self.server}: {_why(err)}",

@@ -115,7 +115,7 @@ class NotifyEvent(str, enum.Enum):
     GRANT_EXPIRING = "grant.expiring"
 
 
-# Headers of a ``format = "json"`` notification (see protocol.Notification).
+# Headers of a ``format = "json"`` notification (see aigate.server.notify_messages.Notification).
 SIGNATURE_HEADER = "X-Aigate-Signature"  # t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
 DELIVERY_HEADER = "X-Aigate-Delivery"  # the notification's id: the same on every retry
 EVENT_HEADER = "X-Aigate-Event"  # a NotifyEvent value

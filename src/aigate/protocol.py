@@ -34,7 +34,6 @@ from aigate.constants import (  # noqa: F401
     PROBLEM_CONTENT_TYPE, SCOPE_ALL, SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS,
     KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP,
     TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
-    MAX_WAIT_SECONDS, NotifyEvent, SIGNATURE_HEADER, DELIVERY_HEADER, EVENT_HEADER,
     is_key_scope, normalize_repository, parse_duration, rfc3339,
 )
 # isort: on
@@ -271,25 +270,10 @@ class SessionEventAck:
 
 @dataclass
 class ConsoleLink:
-    """A one-time sign-in link to the approver console: works once, until ``expires_at``, and the
-    session it opens lasts only while the device that asked for it stays enrolled."""
+    """A one-time approver console sign-in link (``aigate admin console``): works once, until ``expires_at``."""
 
     url: str
     expires_at: datetime
-
-
-@dataclass
-class Notification:
-    """The body of a ``format = "json"`` notification, signed with the receiver's ``secret``
-    (:data:`aigate.constants.SIGNATURE_HEADER`). ``console_url`` is the request's page in the approver console;
-    ``actor`` is who caused the event (the requester, the approver, or ``system``)."""
-
-    id: str
-    event: NotifyEvent
-    at: datetime
-    actor: str
-    console_url: str
-    request: AccessRequest
 
 
 # --- encoding ---------------------------------------------------------------------------------------

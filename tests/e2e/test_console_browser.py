@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from browser import console_errors, open_browser, save_screenshot
 from deployment import POLICY, VENV_BIN, Deployment, new_person
-from tests.support.receiver import WebhookReceiver
 from tests.support.server import init_server
+
+from tests.support.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +125,8 @@ def test_notified_signed_in_approved_and_the_wait_returns_at_once(deployed, slac
 
         driver.get(link)
         every_field_is_labelled(driver)
-        assert "At most 8h, the maximum of the policy rule for claude" in driver.find_element("id", "duration-help").text
+        help_text = driver.find_element("id", "duration-help").text
+        assert "At most 8h, the maximum of the policy rule for claude" in help_text
         shot(driver, tmp_path, "request")
         duration = press_tab_until(driver, lambda e: e.get_attribute("id") == "duration")
         duration.send_keys(Keys.CONTROL, "a")

@@ -9,13 +9,13 @@ import time
 
 import httpx
 import pytest
-from tests.support.receiver import WebhookReceiver
 from tests.support.server import init_server, run_server_cli, start_server
 
 from aigate.protocol import Paths, Role
 from aigate.server.db import make_engine
 from aigate.server.identity import add_user_job
 from aigate.server.writer import write_now
+from tests.support.receiver import WebhookReceiver
 
 SECRET = "whsec-0123456789abcdef"
 RULES = """
@@ -174,7 +174,7 @@ def test_a_long_poll_returns_within_a_second_or_so_of_the_decision_in_either_wor
                              json={"tool": "codex", "reason": "long-poll"}).json()
         answer: dict = {}
 
-        def poll(request_id: str = created["id"]) -> None:
+        def poll(request_id: str = created["id"], answer: dict = answer) -> None:
             got = httpx.get(server.url + Paths.ACCESS_REQUEST.format(id=request_id), params={"wait": 20},
                             headers=heads["ann@corp.example"], timeout=30)
             answer.update(got.json(), returned=time.monotonic())

@@ -115,7 +115,7 @@ class WebhookReceiver:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> WebhookReceiver:  # noqa: PYI034
+    def __enter__(self) -> WebhookReceiver:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -66,7 +66,8 @@ def test_a_held_answer_is_asked_again_at_once_and_the_decision_ends_the_wait():
     clock = Clock()
     client = Client(clock, [(25, protocol.RequestState.PENDING), (3, protocol.RequestState.APPROVED)])
     seen = []
-    item = access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep, on_answer=seen.append)
+    item = access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep,
+                                    on_answer=seen.append)
     assert item.state == protocol.RequestState.APPROVED and clock.slept == []
     assert client.calls == [access.LONG_POLL_SECONDS, access.LONG_POLL_SECONDS] and len(seen) == 2
 
@@ -74,7 +75,8 @@ def test_a_held_answer_is_asked_again_at_once_and_the_decision_ends_the_wait():
 def test_a_server_that_does_not_hold_the_answer_is_not_asked_in_a_tight_loop():
     clock = Clock()
     client = Client(clock, [(0, protocol.RequestState.PENDING)] * 3 + [(0, protocol.RequestState.DENIED)])
-    assert access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep).state == protocol.RequestState.DENIED
+    item = access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep)
+    assert item.state == protocol.RequestState.DENIED
     assert clock.slept == [2, 2, 2]
 
 
@@ -82,7 +84,8 @@ def test_an_unreachable_server_is_tried_again_then_the_error_stands():
     clock = Clock()
     down = ServerUnreachable("cannot reach")
     client = Client(clock, [(0, down), (0, protocol.RequestState.APPROVED)])
-    assert access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep).state == protocol.RequestState.APPROVED
+    item = access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep)
+    assert item.state == protocol.RequestState.APPROVED
     client = Client(clock, [(0, down)] * access.MAX_UNREACHABLE)
     with pytest.raises(ServerUnreachable):
         access.wait_for_decision(client, request("pending"), poll_seconds=2, clock=clock, sleep=clock.sleep)

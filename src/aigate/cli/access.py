@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aigate import access, tools
+from aigate import access, protocol, tools
 from aigate.cli.output import print_requests, request_line, safe
 from aigate.cli.state import state_of
 from aigate.constants import RequestState, format_duration
 from aigate.errors import NotApproved, UsageError
+
+if TYPE_CHECKING:
+    from aigate.approval import ServerClient
+    from aigate.cli.state import CliState
 
 app = typer.Typer()  # `request`, merged into the top level by cli/app.py
 requests_app = typer.Typer(help="Your access requests and their states.\n\nExample: aigate requests --json",
@@ -56,7 +60,8 @@ def request(
                           (f": {item.decision_reason}" if item.decision_reason else ""))
 
 
-def _wait(client, item, state, *, quiet: bool):
+def _wait(client: ServerClient, item: protocol.AccessRequest, state: CliState, *, quiet: bool
+          ) -> protocol.AccessRequest:
     """Wait for the decision; on stderr, a live line (spinner, time waited, state) unless ``quiet``."""
     if quiet or item.state != RequestState.PENDING:
         return access.wait_for_decision(client, item, poll_seconds=state.poll_seconds, sleep=state.sleep)

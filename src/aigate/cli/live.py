@@ -37,7 +37,7 @@ class WaitingLine:
     def update(self, item: AccessRequest) -> None:
         self.item = item
 
-    def __enter__(self) -> WaitingLine:  # noqa: PYI034
+    def __enter__(self) -> WaitingLine:
         if self.console.is_terminal:
             self._status = self.console.status(self.text(), spinner="dots")
             self._status.__enter__()
@@ -67,4 +67,5 @@ class WaitingLine:
                 self._status.update(self.text())
         if "error" in outcome:
             raise outcome["error"]
-        return outcome["item"]
+        item: AccessRequest = outcome["item"]
+        return item

@@ -12,11 +12,12 @@ from aigate.protocol import format_duration
 from aigate.server.cli_options import DataDirOpt, DbOpt, say
 from aigate.server.policy import PolicyError, load_policy
 from aigate.server.preflight import open_engine
+from aigate.server.settings import Settings
 
 notify_app = typer.Typer(help="Notifications to [[notify]] receivers.", no_args_is_help=True)
 
 
-def _names(settings) -> dict[str, tuple[str, str]]:
+def _names(settings: Settings) -> dict[str, tuple[str, str]]:
     """Receiver id -> (name, format) from the current policy (never the URL: it is a secret)."""
     try:
         policy = load_policy(settings.policy_path)

@@ -44,7 +44,7 @@ class Waiters:
                 event.set()
 
 
-def start(services: Any, app_state: Any) -> list[asyncio.Task]:
+def start(services: Any, app_state: Any) -> list[asyncio.Task[None]]:
     """Register the writer callbacks and start delivery; returns the tasks to cancel at shutdown."""
     loop = asyncio.get_running_loop()
     waiters = app_state.waiters = Waiters()

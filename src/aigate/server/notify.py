@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import aigate
-from aigate.protocol import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, NotifyEvent
+from aigate.constants import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, NotifyEvent
 from aigate.server import outbox
 from aigate.server.notify_messages import signature
 from aigate.server.notify_policy import NotifyTarget
@@ -56,12 +56,13 @@ async def deliver_forever(services: Any, wake: asyncio.Event) -> None:
 
     public_url = services.settings.public_url
     last_scan, woken = 0.0, True
-    sending: set[asyncio.Task] = set()  # a slow receiver holds up only its own rows
+    sending: set[asyncio.Task[None]] = set()  # a slow receiver holds up only its own rows
     async with httpx.AsyncClient(timeout=SEND_TIMEOUT, follow_redirects=False) as http:
         while True:
             claimed: list[dict[str, Any]] = []
             try:
-                if _wants_expiring(services.policy) and (woken or time.monotonic() - last_scan >= EXPIRING_SCAN_SECONDS):
+                due = woken or time.monotonic() - last_scan >= EXPIRING_SCAN_SECONDS
+                if due and _wants_expiring(services.policy):
                     last_scan = time.monotonic()
                     await services.writer.submit(outbox.expiring_job(lambda: services.policy, public_url))
                 if await services.db.read(outbox.has_due, services.clock()):

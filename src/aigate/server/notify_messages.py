@@ -4,7 +4,7 @@ Slack (api.slack.com, "Sending messages using incoming webhooks"; "Formatting te
 and ``>`` must be escaped as ``&amp;``, ``&lt;``, ``&gt;``) gets ``{"text": ...}`` with a
 ``<url|label>`` link to the request's console page. The escaping matters: a reason is typed by the
 requester and could otherwise hold ``<!channel>`` or a link of its own. The JSON format is
-:class:`aigate.protocol.Notification`, signed as ``t=<unix seconds>,v1=<hex HMAC-SHA256 of
+:class:`Notification`, signed as ``t=<unix seconds>,v1=<hex HMAC-SHA256 of
 "<t>.<body>">`` (the scheme Stripe and Slack use for their own webhooks: a receiver recomputes it and
 refuses a stale ``t`` to stop replays).
 """
@@ -14,9 +14,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aigate.protocol import AccessRequest, Notification, NotifyEvent, format_duration, to_wire
+from aigate.constants import NotifyEvent, format_duration
+from aigate.protocol import AccessRequest, to_wire
+
+
+@dataclass
+class Notification:
+    """The body of a ``format = "json"`` notification (the README, "IT: notifications"), signed with
+    the receiver's ``secret`` (``X-Aigate-Signature``). ``console_url`` is the request's page in the
+    console; ``actor`` is who caused the event (the requester, the approver, or ``system``)."""
+
+    id: str
+    event: NotifyEvent
+    at: datetime
+    actor: str
+    console_url: str
+    request: AccessRequest
 
 
 def console_url(public_url: str, request_id: str) -> str:

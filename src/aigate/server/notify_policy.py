@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from aigate.protocol import NotifyEvent
+from aigate.constants import NotifyEvent
 
 DEFAULT_EXPIRING_BEFORE = 30 * 60
 FORMATS = ("slack", "json")
@@ -62,7 +62,11 @@ def _target(checker: Any, index: int, spec: Any) -> NotifyTarget | None:
     if not isinstance(spec, dict):
         checker.report(header, "each [[notify]] must be a table")
         return None
-    at = lambda key: checker.lines.key_in_array_table("notify", index, key)
+
+    def at(key: str) -> int:
+        line: int = checker.lines.key_in_array_table("notify", index, key)
+        return line
+
     problems = len(checker.problems)
     for key in spec.keys() - _KEYS:
         checker.report(at(key), f"unknown setting {key!r} in [[notify]] (known: {', '.join(sorted(_KEYS))})")
@@ -83,7 +87,7 @@ def _target(checker: Any, index: int, spec: Any) -> NotifyTarget | None:
         checker.report(at("name"), "[[notify]] name must be a non-empty string")
     if len(checker.problems) > problems:
         return None
-    return NotifyTarget(name, url, fmt, events, secret if isinstance(secret, str) else None)
+    return NotifyTarget(str(name), str(url), str(fmt), events, secret if isinstance(secret, str) else None)
 
 
 def _events(checker: Any, value: Any, line: int) -> tuple[NotifyEvent, ...]:

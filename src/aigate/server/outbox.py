@@ -21,13 +21,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from aigate.protocol import NotifyEvent, RequestState
+from aigate.constants import NotifyEvent, RequestState
 from aigate.server import access
 from aigate.server.audit import AuditEvent
 from aigate.server.models import access_requests, notify_outbox
 from aigate.server.notify_messages import json_body, slack_body
 from aigate.server.notify_policy import NotifyTarget
 from aigate.server.policy import Policy
+from aigate.server.writer import Hook, Job
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
 RETRY_BASE = 2  # seconds
@@ -46,10 +47,10 @@ _ACTIONS = {
 
 def retry_delay(attempts: int) -> int:
     """Seconds to wait after the ``attempts``-th failed attempt (exponential, capped)."""
-    return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
+    return int(min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP))
 
 
-def enqueue_hook(policy: Callable[[], Policy], public_url: str):
+def enqueue_hook(policy: Callable[[], Policy], public_url: str) -> Hook:
     """A writer hook: queue a notification per ``[[notify]]`` receiver for each audited change it
     subscribes to (grants made by an ``auto`` rule are not announced)."""
 
@@ -91,11 +92,11 @@ def queue(conn: Connection, targets: tuple[NotifyTarget, ...], kind: NotifyEvent
     return len(rows)
 
 
-def expiring_job(policy: Callable[[], Policy], public_url: str):
+def expiring_job(policy: Callable[[], Policy], public_url: str) -> Job[int]:
     """Job: queue ``grant.expiring`` (once per grant and receiver) for reviewed grants that end
     within the policy's ``grant_expiring_before``."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
         current = policy()
         targets = tuple(t for t in current.notify if NotifyEvent.GRANT_EXPIRING in t.events)
         if not targets:
@@ -124,12 +125,12 @@ def has_due(conn: Connection, now: float) -> bool:
     return conn.execute(select(notify_outbox.c.id).where(_due(now)).limit(1)).first() is not None
 
 
-def claim_job(limit: int, lease: int = LEASE_SECONDS):
+def claim_job(limit: int, lease: int = LEASE_SECONDS) -> Job[list[dict[str, Any]]]:
     """Job: take up to ``limit`` due rows (pending and due, or sending with an ended lease) for
     this worker; each is claimed by a guarded UPDATE, so a row goes to one worker. Result: list of
     dicts (id, receiver, event, body, attempts)."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[list[dict[str, Any]], list[AuditEvent]]:
         rows = conn.execute(select(notify_outbox).where(_due(now)).order_by(notify_outbox.c.next_at, notify_outbox.c.id)
                             .limit(limit)).mappings().all()
         claimed = []
@@ -146,11 +147,12 @@ def claim_job(limit: int, lease: int = LEASE_SECONDS):
     return job
 
 
-def settle_job(delivery_id: str, attempts: int, error: str | None):
+def settle_job(delivery_id: str, attempts: int, error: str | None) -> Job[str]:
     """Job: record the attempt's outcome (``error`` None: delivered). Guarded by ``attempts``, so a
     worker whose lease ran out cannot overwrite the outcome of the worker that took the row next."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[str, list[AuditEvent]]:
+        values: dict[str, Any]
         if error is None:
             values = {"state": DELIVERED, "delivered_at": int(now), "lease_until": None, "last_error": None}
         elif attempts >= MAX_ATTEMPTS:
@@ -160,7 +162,7 @@ def settle_job(delivery_id: str, attempts: int, error: str | None):
                       "last_error": error[:255]}
         conn.execute(update(notify_outbox).where(notify_outbox.c.id == delivery_id, notify_outbox.c.state == SENDING,
                                                  notify_outbox.c.attempts == attempts).values(**values))
-        return values["state"], []
+        return str(values["state"]), []
 
     return job
 

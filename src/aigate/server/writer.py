@@ -58,7 +58,7 @@ class _Item:
     value: Any = None
 
 
-def run_batch(conn: Connection, items: list[_Item], now: float, hooks: list[Hook] | tuple = ()
+def run_batch(conn: Connection, items: list[_Item], now: float, hooks: list[Hook] | tuple[Hook, ...] = ()
               ) -> list[tuple[bool, Any]]:
     """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item.
     Then each of ``hooks`` (in a savepoint: a failing hook is logged and undone, never the batch)."""

@@ -43,7 +43,9 @@ def _see_other(url: str, headers: dict[str, str] | None = None) -> RedirectRespo
 
 async def _who(request: Request) -> tuple[Caller, str] | None:
     services = _services(request)
-    return await services.db.read(sessions.session_caller, request.cookies.get(sessions.COOKIE), services.clock())
+    found: tuple[Caller, str] | None = await services.db.read(
+        sessions.session_caller, request.cookies.get(sessions.COOKIE), services.clock())
+    return found
 
 
 def _message(status: int, heading: str, text: str, who: tuple[Caller, str] | None = None,

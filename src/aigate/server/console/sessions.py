@@ -22,16 +22,17 @@ from aigate.server.audit import AuditEvent
 from aigate.server.identity import Caller, sha256_hex
 from aigate.server.models import console_links, console_sessions, devices, users
 from aigate.server.problems import ApiProblem
+from aigate.server.writer import Job
 
 LINK_SECONDS = 5 * 60
 SESSION_SECONDS = 8 * 3600
 COOKIE = "__Host-aigate-console"  # __Host-: Secure, Path=/, no Domain (RFC 6265bis cookie prefixes)
 
 
-def link_job(caller: Caller, public_url: str):
+def link_job(caller: Caller, public_url: str) -> Job[tuple[str, int]]:
     """Job: a one-time sign-in link for the caller's device. Result: ``(url, expires_at epoch)``."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[tuple[str, int], list[AuditEvent]]:
         token = secrets.token_urlsafe(32)
         expires = int(now) + LINK_SECONDS
         conn.execute(insert(console_links).values(token_hash=sha256_hex(token), user_id=caller.user_id,
@@ -48,11 +49,11 @@ def _invalid_link() -> ApiProblem:
                       "this sign-in link is unknown, already used or expired; run `aigate admin console` for a new one")
 
 
-def redeem_job(token: str):
+def redeem_job(token: str) -> Job[tuple[str, str, str]]:
     """Job: use a link once and open a session. Result: ``(cookie value, csrf token, email)``.
     ApiProblem 400 for an unknown, used or expired link, or one whose device or user was stopped."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[tuple[str, str, str], list[AuditEvent]]:
         token_hash = sha256_hex(token)
         used = conn.execute(update(console_links).where(
             console_links.c.token_hash == token_hash, console_links.c.used_at.is_(None),
@@ -99,10 +100,10 @@ def csrf_ok(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
 
 
-def end_job(cookie: str, email: str):
+def end_job(cookie: str, email: str) -> Job[None]:
     """Job: end a session (sign out)."""
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[None, list[AuditEvent]]:
         conn.execute(update(console_sessions).where(console_sessions.c.id_hash == sha256_hex(cookie))
                      .values(ended_at=int(now)))
         return None, [AuditEvent(email, "console.signed_out", "")]
