@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from browser import console_errors, open_browser, save_screenshot
 from deployment import POLICY, VENV_BIN, Deployment, new_person
-from tests.support.server import init_server
 
+from harness.server import init_server
 from tests.support.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e

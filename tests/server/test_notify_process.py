@@ -9,12 +9,12 @@ import time
 
 import httpx
 import pytest
-from tests.support.server import init_server, run_server_cli, start_server
 
 from aigate.protocol import Paths, Role
 from aigate.server.db import make_engine
 from aigate.server.identity import add_user_job
 from aigate.server.writer import write_now
+from harness.server import init_server, run_server_cli, start_server
 from tests.support.receiver import WebhookReceiver
 
 SECRET = "whsec-0123456789abcdef"

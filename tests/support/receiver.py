@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.postgres import free_port
+from harness.postgres import free_port
 
 MAX_SKEW = 300
 
