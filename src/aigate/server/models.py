@@ -186,7 +186,7 @@ sso_logins = Table(
     Column("used_at", BigInteger, nullable=True),
 )
 
-# --- the approver console (migration 0003_console) ---------------------------------------------------
+# --- the approver console (migration 0005_console) ---------------------------------------------------
 
 # One-time sign-in links made by `aigate admin console`: single use, minutes long, bound to the device
 # that asked (the session it opens ends when that device's credential stops working).

@@ -1,15 +1,15 @@
 """The approver console's one-time links and sessions, and the notification outbox.
 
-Revision ID: 0003_console
-Revises: 0003_gateway
+Revision ID: 0005_console
+Revises: 0004_sso
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_console"
-down_revision = "0003_gateway"
+revision = "0005_console"
+down_revision = "0004_sso"
 branch_labels = None
 depends_on = None
 
