@@ -27,6 +27,7 @@ from aigate.server.writer import Job
 
 LOGIN_TTL_SECONDS = 600
 PURPOSE_DEVICE = "device"
+PURPOSE_CONSOLE = "console"  # a sign-in to the approver console (aigate.server.console)
 
 
 class SignInRefused(Exception):

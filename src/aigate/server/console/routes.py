@@ -21,6 +21,7 @@ from aigate.protocol import RequestState, parse_duration
 from aigate.server import access, audit
 from aigate.server.console import sessions
 from aigate.server.console.render import SECURITY_HEADERS, page
+from aigate.server.deps import with_policy_role
 from aigate.server.identity import Caller
 from aigate.server.problems import ApiProblem
 from aigate.server.text import problem_in_text
@@ -45,7 +46,9 @@ async def _who(request: Request) -> tuple[Caller, str] | None:
     services = _services(request)
     found: tuple[Caller, str] | None = await services.db.read(
         sessions.session_caller, request.cookies.get(sessions.COOKIE), services.clock())
-    return found
+    if found is None:
+        return None
+    return with_policy_role(services, found[0]), found[1]  # [roles] in the policy, as for the API
 
 
 def _message(status: int, heading: str, text: str, who: tuple[Caller, str] | None = None,
@@ -79,8 +82,17 @@ async def home(request: Request) -> Response:
 @router.get("/signin")
 async def signin_page(request: Request, token: str = "") -> Response:
     token = token if 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum() else ""
-    sso = getattr(request.app.state, "console_sso_url", None)
+    sso = "/console/sso" if _services(request).oidc is not None else None
     return page("signin.html", token=token, sso=sso, link_minutes=sessions.LINK_SECONDS // 60)
+
+
+@router.get("/sso")
+async def sso_start(request: Request) -> Response:
+    """Sign in with the company's OpenID provider (the SSO callback then calls :func:`signed_in_with_sso`)."""
+    from aigate.server.routes.sso_pages import to_provider
+    from aigate.server.sso_logins import PURPOSE_CONSOLE
+
+    return await to_provider(_services(request), PURPOSE_CONSOLE)
 
 
 @router.post("/signin")

@@ -21,7 +21,9 @@ from aigate.protocol import ProblemCode, Role
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import Caller, sha256_hex
 from aigate.server.models import console_links, console_sessions, devices, users
+from aigate.server.oidc import Identity
 from aigate.server.problems import ApiProblem
+from aigate.server.sso_logins import PendingLogin, claim_login, provision_user
 from aigate.server.writer import Job
 
 LINK_SECONDS = 5 * 60
@@ -64,12 +66,33 @@ def redeem_job(token: str) -> Job[tuple[str, str, str]]:
         row = conn.execute(_WHO.where(devices.c.id == link["device_id"])).mappings().first()
         if row is None or row["revoked_at"] is not None or row["disabled"]:
             raise _invalid_link()
-        cookie, csrf = secrets.token_urlsafe(32), secrets.token_hex(32)
-        conn.execute(insert(console_sessions).values(
-            id_hash=sha256_hex(cookie), user_id=link["user_id"], device_id=link["device_id"], csrf_token=csrf,
-            created_at=int(now), expires_at=int(now) + SESSION_SECONDS))
+        cookie, csrf = open_session(conn, link["user_id"], link["device_id"], now)
         event = AuditEvent(row["email"], "console.signed_in", link["device_id"], {"by": "link"}, link["device_id"])
         return (cookie, csrf, row["email"]), [event]
+
+    return job
+
+
+def open_session(conn: Connection, user_id: int, device_id: str | None, now: float) -> tuple[str, str]:
+    """Insert a session; ``(cookie value, csrf token)``."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_hex(32)
+    conn.execute(insert(console_sessions).values(
+        id_hash=sha256_hex(cookie), user_id=user_id, device_id=device_id, csrf_token=csrf,
+        created_at=int(now), expires_at=int(now) + SESSION_SECONDS))
+    return cookie, csrf
+
+
+def sso_session_job(login: PendingLogin, identity: Identity) -> Job[tuple[str, str, str]]:
+    """Job of the SSO callback for a ``console`` sign-in: use the sign-in once, create or refresh the
+    user (groups from the ID token, as for a device sign-in), open a session bound to no device.
+    Result: ``(cookie value, csrf token, email)``; SignInRefused for a used sign-in or a disabled user."""
+
+    def job(conn: Connection, now: float) -> tuple[tuple[str, str, str], list[AuditEvent]]:
+        claim_login(conn, login, now)
+        user, events = provision_user(conn, identity, now)
+        cookie, csrf = open_session(conn, user.user_id, None, now)
+        events.append(AuditEvent(user.email, "console.signed_in", "", {"by": "sso", "groups": user.groups}))
+        return (cookie, csrf, user.email), events
 
     return job
 

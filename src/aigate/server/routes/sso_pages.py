@@ -25,8 +25,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from aigate.protocol import Paths
 from aigate.server import device_flow, sso_logins
+from aigate.server.console import sessions as console_sessions
 from aigate.server.deps import ServicesDep
-from aigate.server.oidc import OidcError, pkce_pair, s256
+from aigate.server.oidc import Identity, OidcError, pkce_pair, s256
 from aigate.server.services import Services
 
 if TYPE_CHECKING:
@@ -129,6 +130,17 @@ async def device_submit(request: Request, services: ServicesDep) -> Response:
     if found is None:
         return _device_form(services, user_code, "That code is unknown or has expired. Check the code in "
                                                  "your terminal, or run `aigate login` again.")
+    response = await to_provider(services, sso_logins.PURPOSE_DEVICE, device_authorization_id=found.id)
+    response.delete_cookie(CSRF_COOKIE, path=Paths.SSO_DEVICE)
+    return response
+
+
+async def to_provider(services: Services, purpose: str, *, device_authorization_id: str | None = None) -> Response:
+    """Start a sign-in for ``purpose``: record it, put the PKCE verifier in this browser's cookie, and
+    redirect (303) to the provider; an error page when the provider cannot be reached."""
+    oidc = services.oidc
+    if oidc is None:
+        return error_page(services, "This aigate server has no SSO configured.", 404)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier, challenge = pkce_pair()
     try:
@@ -136,10 +148,9 @@ async def device_submit(request: Request, services: ServicesDep) -> Response:
     except OidcError as err:
         return error_page(services, f"The sign-in provider cannot be used right now: {err}", 502)
     await services.writer.submit(sso_logins.begin_login_job(
-        state, nonce, challenge, sso_logins.PURPOSE_DEVICE, device_authorization_id=found.id))
+        state, nonce, challenge, purpose, device_authorization_id=device_authorization_id))
     response = RedirectResponse(target, status_code=303, headers=security_headers(services))
     set_cookie(response, services, PKCE_COOKIE, verifier, path=Paths.SSO_CALLBACK, same_site="lax")
-    response.delete_cookie(CSRF_COOKIE, path=Paths.SSO_DEVICE)
     return response
 
 
@@ -162,6 +173,8 @@ async def callback(request: Request, services: ServicesDep, state: str = "", cod
         identity = oidc.identity(claims)
     except OidcError as err:
         return error_page(services, f"The sign-in could not be verified: {err}", 502)
+    if login.purpose == sso_logins.PURPOSE_CONSOLE:
+        return await _console_session(services, login, identity)
     confirm = secrets.token_urlsafe(32)
     try:
         result = await services.writer.submit(sso_logins.finish_login_job(login, identity, confirm))
@@ -173,6 +186,18 @@ async def callback(request: Request, services: ServicesDep, state: str = "", cod
     response = page(services, "confirm", "Allow this device?", email=signed_in.email,
                     device_name=device.device_name, platform=device.platform, confirm=confirm,
                     action=CONFIRM_PATH)
+    response.delete_cookie(PKCE_COOKIE, path=Paths.SSO_CALLBACK)
+    return response
+
+
+async def _console_session(services: Services, login: sso_logins.PendingLogin, identity: Identity) -> Response:
+    """The end of an approver console sign-in: a console session (cookie) and on to ``/console``."""
+    try:
+        cookie, _, _ = await services.writer.submit(console_sessions.sso_session_job(login, identity))
+    except sso_logins.SignInRefused as refused:
+        return error_page(services, str(refused), 403)
+    response = RedirectResponse("/console", status_code=303, headers=security_headers(services))
+    response.raw_headers.append((b"set-cookie", console_sessions.cookie_header(cookie).encode()))
     response.delete_cookie(PKCE_COOKIE, path=Paths.SSO_CALLBACK)
     return response
 
