@@ -2,11 +2,14 @@
 straight to the vendor stand-in, alternating in one run, with wrk.
 
     .venv/bin/python benchmarks/gateway.py [--rounds 3] [--seconds 5] [--connections 8]
+                                           [--upstream standin|static]
 
 Sets up, in a temp dir: the vendor stand-in (plain HTTP on loopback: what is measured is the gateway,
-not TLS to the stand-in), aigate-server (SQLite, one worker) with a gateway-mode policy and a
-server-held key, one approved user and their approval token, and nginx configured by
-``aigate-server gateway nginx-config --full``. Then ``--rounds`` times: wrk for ``--seconds`` straight
+not TLS to the stand-in), or with ``--upstream static`` a second nginx that answers every call with a
+fixed JSON body (so a slow Python stand-in does not hide the gateway's own cost and limit);
+aigate-server (SQLite, one worker) with a gateway-mode policy and a server-held key, one approved user
+and their approval token, and nginx configured by ``aigate-server gateway nginx-config --full``.
+Then ``--rounds`` times: wrk for ``--seconds`` straight
 to the stand-in, then the same through the gateway (``POST /v1/messages/count_tokens`` with the token
 as ``x-api-key``: every call is authorized by the server, within its decision cache). Prints per round
 and overall: p50 and p99 latency of both, the latency the gateway adds, and calls/s through the
@@ -28,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.gateway import NginxGateway, add_gateway, gateway_policy, set_vendor_key  # noqa: E402
+from harness.gateway import NGINX, NginxGateway, add_gateway, gateway_policy, set_vendor_key  # noqa: E402
 from harness.postgres import free_port  # noqa: E402
 from harness.server import add_user, init_server, start_server  # noqa: E402
 from harness.vendor_standin import VendorStandin  # noqa: E402
@@ -39,6 +42,42 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["x-api-key"] = "%s"
 wrk.headers["anthropic-version"] = "2023-06-01"
 """
+
+
+class StaticVendor:
+    """nginx answering every call with ``{"input_tokens": 10}``: an upstream that costs next to nothing."""
+
+    def __init__(self, prefix: Path):
+        self.prefix = prefix
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> StaticVendor:
+        self.prefix.mkdir()
+        (self.prefix / "nginx.conf").write_text(
+            f"worker_processes 1; pid {self.prefix}/nginx.pid; error_log {self.prefix}/error.log;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{ access_log off; client_body_temp_path {self.prefix}/body;\n"
+            f"  server {{ listen 127.0.0.1:{self.port}; location / {{ default_type application/json;\n"
+            "    return 200 '{\"input_tokens\":10}'; } } }\n")
+        self.process = subprocess.Popen([NGINX, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
+                                         "-g", "daemon off;"])
+        import time
+        import urllib.request
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.url, timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the static vendor did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 def token_for(server_url: str, data_dir: Path) -> str:
@@ -70,11 +109,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--upstream", choices=["standin", "static"], default="standin",
+                        help="what the calls reach: the Python vendor stand-in, or a static nginx answer")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aigate-gw-bench-") as tmp:
         base = Path(tmp)
         port = free_port()
-        with VendorStandin() as vendor:
+        with VendorStandin() as standin:
+            vendor = standin if args.upstream == "standin" else StaticVendor(base / "static").start()
             data_dir = init_server(base / "server",
                                    policy=gateway_policy(f"http://127.0.0.1:{port}", approval="auto", token_ttl="1h"))
             set_vendor_key(data_dir, "anthropic", "sk-ant-bench-server-held")
@@ -91,6 +133,8 @@ def main() -> int:
             finally:
                 gateway.stop()
                 server.stop()
+                if vendor is not standin:
+                    vendor.stop()
 
 
 def run(args, direct_url: str, gateway_url: str, script: Path) -> int:

@@ -145,6 +145,9 @@ def _pieces(text: str) -> list[str]:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle's algorithm each keep-alive answer waits
+    # ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the JSON-lines log is the record; keep stderr quiet for the tools' terminals
@@ -273,6 +276,11 @@ class _Server(ThreadingHTTPServer):
             self.tls_context.sni_callback = self._note_server_name
         self.server_names: list[str | None] = []  # the SNI each TLS client sent
         self.stream_delay = 0.0  # seconds between the events of a streamed answer (tests of streaming)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (wrk at its end, a tool killed mid-answer) is not an error of the stand-in."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def _note_server_name(self, _sock: Any, name: str | None, _ctx: Any) -> None:
         with self._lock:

@@ -4,8 +4,9 @@
 #     libsecret-tools (a real Secret Service keyring), wrk (benchmarks), git, Node.js + npm,
 #     chromium + chromium-driver (the console's real-browser tests), nginx-light (the enforced-mode
 #     gateway, with auth_request);
-#   - .venv with `pip install -e .[server,test]`;
-#   - the pinned claude and codex (`npm ci --prefix tools`).
+#   - .venv with `pip install -e .[server,test,dist]`;
+#   - the pinned claude and codex (`npm ci --prefix tools`);
+#   - the SSO tests' OpenID provider, oidc-provider (`npm ci --prefix tests/support/oidc`).
 # Each step is skipped when already done, so `make test` can call this every time.
 # Usage: scripts/bootstrap.sh [--no-venv] [--no-tools]
 set -euo pipefail
@@ -59,8 +60,8 @@ if ((want_venv)); then
         python3 -m venv .venv
     fi
     if [[ ! -f $stamp || $(cat "$stamp") != "$digest" ]]; then
-        say "pip install -e .[server,test]"
-        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[server,test]'
+        say "pip install -e .[server,test,dist]"
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[server,test,dist]'
         echo "$digest" > "$stamp"
     fi
 fi
@@ -81,4 +82,11 @@ if ((want_tools)); then
     fi
     tools/node_modules/.bin/claude --version >/dev/null
     tools/node_modules/.bin/codex --version >/dev/null
+    stamp=tests/support/oidc/node_modules/.aigate-installed
+    digest=$(sha256sum tests/support/oidc/package-lock.json | cut -d' ' -f1)
+    if [[ ! -f $stamp || $(cat "$stamp") != "$digest" ]]; then
+        say "npm ci --prefix tests/support/oidc (oidc-provider, the SSO tests' OpenID provider)"
+        npm ci --prefix tests/support/oidc --no-audit --no-fund --loglevel=error
+        echo "$digest" > "$stamp"
+    fi
 fi

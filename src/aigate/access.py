@@ -10,7 +10,7 @@ from collections.abc import Callable
 from aigate import protocol
 from aigate.approval import ServerClient
 from aigate.constants import MAX_DURATION_SECONDS, RequestState, format_duration, parse_duration
-from aigate.errors import UsageError
+from aigate.errors import ServerUnreachable, UsageError
 
 
 def requested_seconds(text: str | None) -> int | None:
@@ -27,12 +27,37 @@ def requested_seconds(text: str | None) -> int | None:
     return seconds
 
 
+LONG_POLL_SECONDS = 25  # below the usual 30-60 s idle timeouts of proxies in between
+MAX_UNREACHABLE = 5
+
+
 def wait_for_decision(client: ServerClient, item: protocol.AccessRequest, *, poll_seconds: float,
-                      sleep: Callable[[float], None] = time.sleep) -> protocol.AccessRequest:
-    """``item`` as it is once no longer pending: asks the server every ``poll_seconds`` seconds
-    (``sleep`` waits; tests pass a fake clock's). Raises what :class:`ServerClient` raises
-    (ServerUnreachable 69, ...); Ctrl-C propagates and the request stays open on the server."""
+                      sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                      on_answer: Callable[[protocol.AccessRequest], None] | None = None) -> protocol.AccessRequest:
+    """``item`` as it is once no longer pending, without a busy loop.
+
+    Each call is a long-poll (``GET /v1/access-requests/{id}?wait=N``): the server holds the answer
+    until the request is decided or N seconds passed, so the wait ends the moment an approver decides.
+    A server that answers a pending request at once (one too old to long-poll) is asked again only after
+    ``poll_seconds``; one that cannot be reached is tried again after ``poll_seconds``, up to
+    MAX_UNREACHABLE times in a row (a restart), then its ServerUnreachable (69) stands. ``on_answer``
+    sees every answer; ``sleep`` and ``clock`` are the fake clock's in tests. Ctrl-C propagates and the
+    request stays open on the server.
+    """
+    failures = 0
     while item.state == RequestState.PENDING:
-        sleep(poll_seconds)
-        item = client.get_request(item.id)
+        asked = clock()
+        try:
+            item = client.wait_request(item.id, LONG_POLL_SECONDS)
+        except ServerUnreachable:
+            failures += 1
+            if failures >= MAX_UNREACHABLE:
+                raise
+            sleep(poll_seconds)
+            continue
+        failures = 0
+        if on_answer is not None:
+            on_answer(item)
+        if item.state == RequestState.PENDING and clock() - asked < 1.0:
+            sleep(poll_seconds)  # the server did not hold the answer: do not ask again at once
     return item

@@ -43,6 +43,12 @@ def login(server: str, code: str, *, store: keystore.KeyStore, anonymous: Client
     """Enroll this device with ``code``; keep the credential in ``store`` and remember the server."""
     client = anonymous(server)
     answer = client.enroll(code.strip().upper(), device_name=socket.gethostname(), platform=platform.platform())
+    return remember(server, answer, store=store, cfg=cfg)
+
+
+def remember(server: str, answer: protocol.Enrollment, *, store: keystore.KeyStore,
+             cfg: config.Config) -> enrollment.EnrollmentRecord:
+    """Keep a new device credential (enrollment code or SSO) in ``store`` and remember the server."""
     store.set(keystore.device_entry(server), answer.device_credential)
     record = enrollment.EnrollmentRecord(server, answer.issuer,
                                          answer.device_id, answer.user.email)
@@ -87,7 +93,9 @@ def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.Key
         "user": record.email if record else None,
         "repository": repository,
         "settings": {name: {"value": s.value, "source": s.source} for name, s in
-                     (("server", cfg.server), ("ca_bundle", cfg.ca_bundle))},
+                     (("server", cfg.server), ("ca_bundle", cfg.ca_bundle))} | {
+            f"tools.{name}.path": {"value": path, "source": cfg.tool_sources.get(name, "enforced")}
+            for name, path in cfg.tool_paths.items()},
         "server_reachable": None,
         "problem": None,
     }

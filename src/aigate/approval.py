@@ -18,8 +18,17 @@ from typing import Any, TypeVar
 
 import httpx
 
-from aigate import __version__, log, protocol
-from aigate.errors import AigateError, ConfigError, ConflictError, NotApproved, ServerUnreachable, UsageError
+from aigate import __version__, log, protocol, protocol_sso
+from aigate.errors import (
+    AigateError,
+    ConfigError,
+    ConflictError,
+    DeviceFlowAnswer,
+    NotApproved,
+    ServerUnreachable,
+    SsoNotConfigured,
+    UsageError,
+)
 from aigate.protocol import Paths, ProblemCode, from_wire, to_wire  # from_wire: only in decode()
 
 T = TypeVar("T")
@@ -81,6 +90,20 @@ class ServerClient:
         body = protocol.EnrollmentCreate(code=code, device_name=device_name[:255], platform=platform[:64])
         return self.decode(protocol.Enrollment, self.call("POST", Paths.ENROLLMENTS, body=body, auth=False))
 
+    def start_device_authorization(self, *, device_name: str = "",
+                                   platform: str = "") -> protocol_sso.DeviceAuthorization:
+        """SSO login: SsoNotConfigured (78) when the server has none."""
+        body = protocol_sso.DeviceAuthorizationCreate(device_name=device_name[:255], platform=platform[:64])
+        no_sso = SsoNotConfigured(f"{self.server} has no SSO login (an older aigate server)",
+                                  hint=f"aigate login --server {self.server} --code CODE")
+        data = self.call("POST", Paths.DEVICE_AUTHORIZATIONS, body=body, auth=False, if_404=no_sso)
+        return self.decode(protocol_sso.DeviceAuthorization, data)
+
+    def poll_device_token(self, device_code: str) -> protocol.Enrollment:
+        """The device credential once the user confirmed; DeviceFlowAnswer while not (yet)."""
+        data = self.call("POST", Paths.DEVICE_TOKEN, body=protocol_sso.DeviceTokenRequest(device_code), auth=False)
+        return self.decode(protocol.Enrollment, data)
+
     def me(self) -> protocol.Me:
         """The caller, their device, token lifetime and, per tool, the policy and any active grant."""
         return self.decode(protocol.Me, self.call("GET", Paths.ME))
@@ -109,6 +132,18 @@ class ServerClient:
     def get_request(self, request_id: str) -> protocol.AccessRequest:
         """One access request by its id; AigateError (1, "not found") when there is none."""
         return self._request_action("GET", Paths.ACCESS_REQUEST, request_id)
+
+    def wait_request(self, request_id: str, seconds: int) -> protocol.AccessRequest:
+        """The request, held by the server (long-poll) up to ``seconds`` while it stays pending."""
+        from urllib.parse import quote
+
+        path = Paths.ACCESS_REQUEST.format(id=quote(request_id, safe=""))
+        data = self.call("GET", path, params={"wait": seconds}, timeout=seconds + READ_TIMEOUT)
+        return self.decode(protocol.AccessRequest, data)
+
+    def console_link(self) -> protocol.ConsoleLink:
+        """A one-time sign-in link to the approver console for this device's user."""
+        return self.decode(protocol.ConsoleLink, self.call("POST", Paths.CONSOLE_LINKS))
 
     def cancel(self, request_id: str) -> protocol.AccessRequest:
         """Withdraw one of the caller's pending requests; ConflictError when it is no longer pending."""
@@ -164,19 +199,23 @@ class ServerClient:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, *, body: Any = None, params: dict[str, str] | None = None,
-             auth: bool = True, tool: str | None = None) -> Any:
+    def call(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+             auth: bool = True, tool: str | None = None, if_404: AigateError | None = None,
+             timeout: float | None = None) -> Any:
         """One API call; the decoded JSON answer (None for 204). ``body``: a protocol dataclass, checked
-        against its field limits first (UsageError). ``tool`` names the tool in refusal messages.
-        Raises the AigateError kinds listed on the class, by the problem ``code``."""
+        against its field limits first (UsageError). ``tool`` names the tool in refusal messages;
+        ``timeout`` (seconds) replaces the read timeout (long-polls).
+        Raises the AigateError kinds listed on the class, by the problem ``code``; or ``if_404`` for a
+        404 that is not an aigate problem of another code (an older server without that path)."""
         if body is not None:
             problems = protocol.check_limits(body)
             if problems:
                 raise UsageError("; ".join(problems))
         headers = {"Authorization": f"Bearer {self.credential}"} if auth and self.credential else {}
         try:
+            limit = self.http.timeout if timeout is None else httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
             response = self.http.request(method, path, json=None if body is None else to_wire(body),
-                                         params=params, headers=headers)
+                                         params=params, headers=headers, timeout=limit)
         except httpx.HTTPError as err:
             raise ServerUnreachable(
                 f"cannot reach the aigate server {self.server}: {_why(err)}",
@@ -184,10 +223,21 @@ class ServerClient:
             ) from err
         if response.status_code == 204:
             return None
+        if response.status_code == 404 and if_404 is not None and _problem_code(response) in (
+                None, ProblemCode.NOT_FOUND):
+            raise if_404
         data = _json(response, self.server)
         if response.is_success:
             return data
         raise problem_error(response.status_code, data, server=self.server, tool=tool)
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data.get("code") if isinstance(data, dict) else None
 
 
 def _why(err: Exception) -> str:
@@ -219,12 +269,21 @@ def _json(response: httpx.Response, server: str) -> Any:
     return data
 
 
+_DEVICE_FLOW_CODES = (ProblemCode.AUTHORIZATION_PENDING, ProblemCode.SLOW_DOWN, ProblemCode.EXPIRED_TOKEN,
+                      ProblemCode.ACCESS_DENIED)
+
+
 def problem_error(status: int, data: Any, *, server: str, tool: str | None = None) -> AigateError:
     """The AigateError for an RFC 9457 problem body from ``server`` (see the module docstring)."""
     data = data if isinstance(data, dict) else {}
     code = data.get("code")
     detail = data.get("detail") or data.get("title") or f"HTTP {status}"
     request_hint = f'aigate request {tool} --reason "..."' if tool else None
+    if code in _DEVICE_FLOW_CODES:
+        return DeviceFlowAnswer(code, detail)
+    if code == ProblemCode.SSO_NOT_CONFIGURED:
+        return SsoNotConfigured(f"{server} has no SSO configured: {detail}",
+                                hint=f"aigate login --server {server} --code CODE (ask your aigate admin for a code)")
     if code == ProblemCode.UNAUTHENTICATED or status == 401:
         return ConfigError(f"{server} did not accept this device's credential: {detail}",
                            hint=f"aigate login --server {server}")

@@ -11,6 +11,9 @@ exit 78, naming the file, when an ordinary user could change it: on POSIX when i
 writable by group or others or owned by anyone but root. tomllib is imported only when a file exists.
 ``$AIGATE_SYSTEM_CONFIG`` (tests) is honoured only when nothing exists at the fixed path, and its file
 gets the same checks: it can never hide or replace IT's file.
+
+On macOS and Windows, settings pushed by MDM (:mod:`aigate.mdm`: the managed-preferences plist, the
+policy registry key) are enforced as well, with the same keys; where both set a key, MDM wins.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from aigate.errors import ConfigError
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from typing import Any
 
 ENV_SERVER = "AIGATE_SERVER"
@@ -40,14 +43,16 @@ Setting = namedtuple("Setting", "value source enforced", defaults=(False,))
 
 class Config:
     """The merged settings: ``server`` and ``ca_bundle`` (Settings), ``tool_paths`` (enforced binary
-    paths by tool name) and ``enforced_file`` (the enforced file's path when one exists)."""
+    paths by tool name) and ``enforced_file`` (where IT's settings were read, for messages: the MDM
+    source as ``"MDM: ..."`` when MDM set any, else the enforced file's path when one exists)."""
 
     def __init__(self, server: Setting, ca_bundle: Setting, tool_paths: dict[str, str] | None = None,
-                 enforced_file: Path | None = None):
+                 enforced_file: Path | str | None = None):
         self.server = server
         self.ca_bundle = ca_bundle
         self.tool_paths = tool_paths or {}
         self.enforced_file = enforced_file
+        self.tool_sources: dict[str, str] = {}  # tool name -> where its enforced path was set
 
     def require_server(self) -> str:
         """The server URL, or ConfigError (78) with the login command as the fix."""
@@ -65,26 +70,53 @@ def load_config(
     env: Mapping[str, str] | None = None,
     system_file: Path | None = None,
     user_file: Path | None = None,
+    managed: Callable[[], tuple[dict[str, Any], str | None]] | None = None,
 ) -> Config:
-    """Read every layer and merge them. Raises ConfigError (78) for an unsafe or unreadable file."""
+    """Read every layer and merge them. Raises ConfigError (78) for an unsafe or unreadable file.
+
+    ``managed`` returns MDM's ``(settings, source)`` (default: :func:`aigate.mdm.read_managed` on macOS
+    and Windows, nothing elsewhere).
+    """
     env = os.environ if env is None else env
     system_file = system_file or paths.system_config_file()
     user_file = user_file or paths.user_config_file()
     enforced = _check_types(_read_enforced(system_file), system_file)
+    mdm_values, mdm_source = _read_managed(managed)
+    mdm_values = _check_types(mdm_values, mdm_source)
     user = _check_types(_read_toml(user_file), user_file) if user_file.exists() else {}
     layers = [
+        (mdm_values, f"enforced (MDM: {mdm_source})", True),
         (enforced, f"enforced ({system_file})", True),
         ({"server": flag_server}, "--server", False),
         ({"server": env.get(ENV_SERVER)}, ENV_SERVER, False),
         (user, f"user config ({user_file})", False),
     ]
-    tool_paths = _tool_paths(enforced.get("tools", {}), system_file)
-    return Config(
+    file_tools = _tool_paths(enforced.get("tools", {}), system_file)
+    mdm_tools = _tool_paths(mdm_values.get("tools", {}), mdm_source)
+    tool_paths = {**file_tools, **mdm_tools}
+    cfg = Config(
         server=_pick("server", layers),
         ca_bundle=_pick("ca_bundle", layers),
         tool_paths=tool_paths,
-        enforced_file=system_file if enforced else None,
+        enforced_file=f"MDM: {mdm_source}" if mdm_values else (system_file if enforced else None),
     )
+    cfg.tool_sources = {name: layers[0][1] if name in mdm_tools else layers[1][1] for name in tool_paths}
+    return cfg
+
+
+def _read_managed(managed: Callable[[], tuple[dict[str, Any], str | None]] | None) -> tuple[dict[str, Any], str]:
+    """MDM's settings and where they were read (``""`` when MDM sets nothing)."""
+    if managed is None:
+        if sys.platform not in ("darwin", "win32"):
+            return {}, ""  # nothing to import or read on the warm path
+        from aigate.mdm import read_managed
+
+        values, source = read_managed(check_file=check_enforced_file)
+    else:
+        values, source = managed()
+    if values:
+        _warn_unknown(values, source or "MDM")
+    return values, source or ""
 
 
 def _pick(key: str, layers: list[tuple[dict[str, Any], str, bool]]) -> Setting:
@@ -95,7 +127,7 @@ def _pick(key: str, layers: list[tuple[dict[str, Any], str, bool]]) -> Setting:
     return Setting(None, "default")
 
 
-def _check_types(values: dict[str, Any], path: Path) -> dict[str, Any]:
+def _check_types(values: dict[str, Any], path: Path | str) -> dict[str, Any]:
     """ConfigError (78) naming the key and the file when a known setting has the wrong type."""
     for key in KNOWN_KEYS:
         if key in values and not isinstance(values[key], str):
@@ -139,7 +171,7 @@ def check_enforced_file(path: Path, info: os.stat_result | None = None) -> None:
             )
 
 
-def _warn_unknown(values: dict[str, Any], path: Path) -> None:
+def _warn_unknown(values: dict[str, Any], path: Path | str) -> None:
     unknown = sorted(set(values) - {*KNOWN_KEYS, "tools"})
     if unknown:
         from aigate import log
@@ -181,7 +213,7 @@ def _read_flat(text: str) -> dict[str, Any] | None:
     return values
 
 
-def _tool_paths(table: object, source: Path) -> dict[str, str]:
+def _tool_paths(table: object, source: Path | str) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: `tools` must be a table like [tools.claude] path = \"/opt/...\"")
     out = {}

@@ -25,6 +25,7 @@ def default_http(server: str, ca_bundle: str | None) -> httpx.Client:
 
 
 def anonymous_client(server: str, *, ca_bundle: str | None = None, http: HttpFactory = default_http) -> ServerClient:
+    """A client for ``server`` that sends no credential (enrollment, JWKS)."""
     return ServerClient(http(server, ca_bundle), server)
 
 

@@ -36,17 +36,26 @@ class Paths:
     REVOKE = "/v1/access-requests/{id}/revoke"  # POST Decision -> AccessRequest (approver/admin)
     APPROVAL_TOKENS = "/v1/approval-tokens"  # POST ApprovalTokenCreate -> 201 ApprovalToken
     SESSION_EVENTS = "/v1/session-events"  # POST SessionEvent -> SessionEventAck (idempotent)
+    CONSOLE_LINKS = "/v1/console-links"  # POST -> 201 ConsoleLink: a one-time console sign-in link
     JWKS = "/.well-known/jwks.json"  # GET -> RFC 7517 JWK Set of the token signing keys
     LIVEZ = "/livez"  # GET -> 200 while the process runs
     READYZ = "/readyz"  # GET -> 200 when the database answers and migrations are current, else 503
     GATEWAY_AUTHORIZE = "/v1/gateway/authorize/{scope}"  # any method -> 200 + vendor key (gateways only)
     OPENAPI = "/openapi.json"
+    # SSO (DESIGN.md "Identity"): the device authorization flow the server brokers (RFC 8628 shape)
+    DEVICE_AUTHORIZATIONS = "/v1/device-authorizations"  # POST DeviceAuthorizationCreate -> 201 DeviceAuthorization
+    DEVICE_TOKEN = "/v1/device-authorizations/token"  # POST DeviceTokenRequest -> 201 Enrollment, or 400 pending...
+    SSO_DEVICE = "/sso/device"  # browser: confirm the user code, then sign in with the OpenID provider
+    SSO_CALLBACK = "/sso/callback"  # browser: the OpenID provider's redirect (`{public_url}/sso/callback`)
 
 
 # Query parameters of GET Paths.ACCESS_REQUESTS: `state` (a RequestState, optional) and `scope`:
 # "mine" (default, the caller's own requests) or "all" (approvers and admins only).
 SCOPE_MINE = "mine"
 SCOPE_ALL = "all"
+# Query parameter of GET Paths.ACCESS_REQUEST: `wait` (seconds, at most MAX_WAIT_SECONDS): while the
+# request is pending, the answer is held until it is decided or `wait` seconds have passed (long-poll).
+MAX_WAIT_SECONDS = 30
 
 
 # --- approval token (docs/architecture.md "Approval tokens"; checks per RFC 8725) -------------------
@@ -97,6 +106,22 @@ class RequestState(str, enum.Enum):
     ENDED = "ended"
 
 
+class NotifyEvent(str, enum.Enum):
+    """What a ``[[notify]]`` receiver can be told about (its ``events``)."""
+
+    REQUEST_CREATED = "request.created"
+    REQUEST_APPROVED = "request.approved"
+    REQUEST_DENIED = "request.denied"
+    GRANT_REVOKED = "grant.revoked"
+    GRANT_EXPIRING = "grant.expiring"
+
+
+# Headers of a ``format = "json"`` notification (see aigate.server.notify_messages.Notification).
+SIGNATURE_HEADER = "X-Aigate-Signature"  # t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
+DELIVERY_HEADER = "X-Aigate-Delivery"  # the notification's id: the same on every retry
+EVENT_HEADER = "X-Aigate-Event"  # a NotifyEvent value
+
+
 class SessionEventKind(str, enum.Enum):
     START = "start"
     END = "end"
@@ -120,6 +145,12 @@ class ProblemCode(str, enum.Enum):
     RATE_LIMITED = "rate-limited"  # 429: too many requests or failed attempts from one address (Retry-After)
     UNAVAILABLE = "unavailable"  # 503: database down or schema behind
     INTERNAL = "internal"  # 500: a bug; the detail never carries internals
+    # the device authorization flow (RFC 8628 section 3.5 errors, hyphenated like every code here)
+    SSO_NOT_CONFIGURED = "sso-not-configured"  # 404: the server has no OpenID provider (use a code)
+    AUTHORIZATION_PENDING = "authorization-pending"  # 400: the user has not finished in the browser yet
+    SLOW_DOWN = "slow-down"  # 400: polled sooner than `interval`; wait 5 seconds more from now on
+    EXPIRED_TOKEN = "expired-token"  # 400: the device code expired or was already used; start again
+    ACCESS_DENIED = "access-denied"  # 400: the user refused the sign-in in the browser
 
 
 # --- enforced mode: the gateway authorization endpoint (docs/enforced-mode.md) -----------------------

@@ -49,6 +49,8 @@ def _corrupt(path: Path, why: str) -> ConfigError:
 
 
 def load(server: str, path: Path | None = None) -> EnrollmentRecord | None:
+    """The enrollment record for ``server`` in ``path`` (default: the state dir's ``enrollment.json``), or None
+    when this device never logged in there. ConfigError (78) for a corrupt file."""
     path = path or paths.enrollment_file()
     entry = _read_all(path).get(server)
     if entry is None:
@@ -71,6 +73,8 @@ def require(server: str, path: Path | None = None) -> EnrollmentRecord:
 
 
 def save(record: EnrollmentRecord, path: Path | None = None) -> None:
+    """Add or replace ``record`` in ``path`` (mode 0600, written atomically); a corrupt file is replaced, since
+    logging in again is its fix."""
     path = path or paths.enrollment_file()
     data = _read_all(path, strict=False)  # a corrupt file is replaced: logging in again is its fix
     entry = record._asdict()
@@ -80,6 +84,7 @@ def save(record: EnrollmentRecord, path: Path | None = None) -> None:
 
 
 def forget(server: str, path: Path | None = None) -> bool:
+    """Remove the record for ``server``; whether there was one."""
     path = path or paths.enrollment_file()
     data = _read_all(path, strict=False)
     if data.pop(server, None) is None:

@@ -84,3 +84,16 @@ class ToolNotExecutable(AigateError):
     """The tool's binary was found but cannot be executed."""
 
     exit_code = ExitCode.NOT_EXECUTABLE
+
+
+class SsoNotConfigured(ConfigError):
+    """The server has no SSO (``serve`` without ``--oidc-issuer``): log in with an enrollment code."""
+
+
+class DeviceFlowAnswer(AigateError):
+    """A device authorization poll that did not (yet) give a credential; ``code`` is the problem code
+    (``authorization-pending``, ``slow-down``, ``expired-token``, ``access-denied``, RFC 8628 3.5)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

@@ -23,6 +23,7 @@ import sys
 from collections import namedtuple
 from pathlib import Path
 
+from aigate import selfcmd
 from aigate.errors import UsageError
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
@@ -39,7 +40,7 @@ Injection = namedtuple("Injection", "argv_tail set_env")
 
 def helper_command(tool: str, server: str, repository: str | None, python: str | None = None) -> list[str]:
     """The key-helper command line the tool runs: this Python, ``-m aigate key-helper TOOL ...``."""
-    command = [python or sys.executable, "-m", "aigate", "key-helper", tool, "--server", server]
+    command = [*selfcmd.module_argv("aigate", python), "key-helper", tool, "--server", server]
     return command + (["--repository", repository] if repository else [])
 
 

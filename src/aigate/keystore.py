@@ -55,10 +55,12 @@ _INSECURE_PREFIXES = ("keyrings.alt.",)
 
 
 def device_entry(server: str) -> str:
+    """The keyring entry name of this device's credential for ``server`` (``device:<URL>``)."""
     return f"device:{server}"
 
 
 def key_entry(scope: str) -> str:
+    """The keyring entry name of the API key of ``scope`` (``key:<scope>``)."""
     return f"key:{scope}"
 
 
@@ -234,6 +236,8 @@ def _corrupt_index(index: Path, why: str) -> ConfigError:
 
 
 def record_scope(scope: str, present: bool, index: Path | None = None) -> None:
+    """Add (``present``) or remove ``scope`` in the names-only index (``keys.json`` in the state dir, mode 0600);
+    a corrupt index is rewritten."""
     index = index or paths.key_index_file()
     names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
     names = names | {scope} if present else names - {scope}

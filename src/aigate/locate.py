@@ -1,7 +1,8 @@
 """Finding a tool's real binary on PATH; stdlib only. The first check of ``aigate run`` (cheapest).
 
 - Missing: ToolNotFound (127). Found but not executable: ToolNotExecutable (126).
-- aigate's own entry is never taken for the tool (a ``claude`` that is really aigate would loop).
+- aigate's own entry is never taken for the tool (a ``claude`` that is really aigate would loop), and
+  neither is an aigate shim (:mod:`aigate.shims`, found by :data:`SHIM_MARKER` in its first bytes).
 - Windows: names are tried with each PATHEXT extension; npm installs ``claude.cmd`` shims, and
   arguments cannot pass through cmd.exe safely (docs/tools.md, the "BatBadBut" class of bugs), so for a ``.cmd`` the
   command the shim would start (node and its script, or the tool's own .exe) is read out of it and
@@ -19,6 +20,8 @@ from aigate.errors import ToolNotExecutable, ToolNotFound
 # npm's cmd-shim: `"%_prog%"  "%dp0%\node_modules\...\cli.js" %*` or `"%dp0%\...\tool.exe"   %*`
 _SHIM_NODE = r'"%_prog%"\s+"%dp0%\\([^"]+)"\s+%\*'
 _SHIM_EXE = r'^\s*"%dp0%\\([^"]+\.exe)"\s+%\*'
+#: In the first bytes of every aigate shim (``aigate shims install``); such files are never the tool.
+SHIM_MARKER = b"aigate-shim: runs `aigate run"
 
 
 def find_binary(
@@ -38,7 +41,7 @@ def find_binary(
     not_executable = None
     for directory in (path_env or "").split(os.pathsep):
         for candidate in _candidates(Path(directory or "."), name, windows, pathext):
-            if not candidate.is_file() or _real(str(candidate)) in own:
+            if not candidate.is_file() or _real(str(candidate)) in own or is_shim(candidate):
                 continue
             if windows or os.access(candidate, os.X_OK):
                 return _windows_command(candidate, path_env) if windows else [str(candidate)]
@@ -49,6 +52,15 @@ def find_binary(
             hint=f"reinstall {name} (or ask IT to)"
         )
     raise ToolNotFound(f"{name} was not found on PATH", hint=f"install {name} (or ask IT to), then try again")
+
+
+def is_shim(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is an aigate shim (its first 256 bytes hold :data:`SHIM_MARKER`)."""
+    try:
+        with open(path, "rb") as handle:
+            return SHIM_MARKER in handle.read(256)
+    except OSError:
+        return False
 
 
 def _real(path: str) -> str:

@@ -18,10 +18,13 @@ def enable_debug() -> None:
 
 
 def debug_enabled() -> bool:
+    """Whether ``--debug`` (or ``AIGATE_DEBUG=1``) is on for this process."""
     return os.environ.get(ENV_DEBUG) == "1"
 
 
 def debug(message: str) -> None:
+    """One ``aigate: debug:`` line on stderr when debug is on, terminal escapes shown escaped; never pass a
+    secret."""
     if debug_enabled():
         print(f"aigate: debug: {printable(message)}", file=sys.stderr, flush=True)
 

@@ -40,26 +40,33 @@ def _user_dir(kind: str) -> Path:
 
 
 def config_dir() -> Path:
+    """The user config dir (``$XDG_CONFIG_HOME/aigate`` on Linux): ``config.toml``."""
     return _user_dir("config")
 
 
 def cache_dir() -> Path:
+    """The user cache dir (``$XDG_CACHE_HOME/aigate`` on Linux): token cache and JWKS, safe to delete."""
     return _user_dir("cache")
 
 
 def state_dir() -> Path:
+    """The user state dir (``$XDG_STATE_HOME/aigate`` on Linux): enrollment records, keyring choice, scope index,
+    spool."""
     return _user_dir("state")
 
 
 def user_config_file() -> Path:
+    """The user's ``config.toml`` (flat ``key = "value"`` settings)."""
     return config_dir() / "config.toml"
 
 
 def token_dir() -> Path:
+    """Where approval tokens and the server's JWKS are cached (one file per server, tool and repository)."""
     return cache_dir() / "tokens"
 
 
 def spool_dir() -> Path:
+    """Where session events wait until the flusher sends them (one file per event)."""
     return state_dir() / "spool"
 
 

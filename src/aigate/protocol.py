@@ -276,6 +276,14 @@ class SessionEventAck:
     refused: str | None = None  # why the server refused it; it is then on record as `session.refused`
 
 
+@dataclass
+class ConsoleLink:
+    """A one-time approver console sign-in link (``aigate admin console``): works once, until ``expires_at``."""
+
+    url: str
+    expires_at: datetime
+
+
 # --- encoding ---------------------------------------------------------------------------------------
 
 

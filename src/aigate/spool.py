@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from aigate import log, paths
+from aigate import log, paths, selfcmd
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def start_flusher(spool: Path) -> None:
     """Start ``python -m aigate.spool SPOOL`` detached (own session, no terminal); never waits."""
     if not pending(spool):
         return
-    argv = [sys.executable, "-m", "aigate.spool", str(spool)]
+    argv = [*selfcmd.module_argv("aigate.spool"), str(spool)]
     try:
         if hasattr(os, "posix_spawn"):  # cheaper than importing subprocess on the warm path
             stderr = (os.POSIX_SPAWN_DUP2, 2, 2) if log.debug_enabled() else (
@@ -160,6 +160,8 @@ _LOCKS: list[Any] = []  # the open lock files: closing one would release its loc
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The detached flusher (``python -m aigate.spool [SPOOL_DIR]``): send every spooled event once, one flusher
+    at a time; exit status 0, or 1 after an unexpected failure (logged with ``--debug``)."""
     args = sys.argv[1:] if argv is None else argv
     spool = Path(args[0]) if args else paths.spool_dir()
     if not _only_flusher(spool):

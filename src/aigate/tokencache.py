@@ -130,5 +130,7 @@ def drop(token_dir: Path, server: str, tool: str, repository: str | None) -> Non
 
 
 def drop_all(token_dir: Path) -> None:
+    """Delete every cached token and JWKS under ``token_dir`` (login and logout: tokens of another identity must
+    not serve)."""
     for item in token_dir.glob("*.json"):
         item.unlink(missing_ok=True)

@@ -31,6 +31,7 @@ class FakeServer:
         self.seen: list[tuple[str, str, dict | None]] = []
         self.codes = {"7KQ2-MX4P-9TRD": "ann@corp.example"}
         self.decide_on_poll: str | None = None  # a reviewer's decision, seen by the next GET of a request
+        self.device_polls: list[str] | None = None  # SSO: the answers to the next polls ("ok" enrolls); None: no SSO
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
@@ -38,6 +39,8 @@ class FakeServer:
         path, method = request.url.path, request.method
         if path == protocol.Paths.ENROLLMENTS:
             return self.enroll(body)
+        if path in (protocol.Paths.DEVICE_AUTHORIZATIONS, protocol.Paths.DEVICE_TOKEN):
+            return self.device_flow(path)
         if request.headers.get("authorization") != "Bearer cred-1":
             return problem(401, "unauthenticated")
         if path == protocol.Paths.ME:
@@ -61,6 +64,20 @@ class FakeServer:
     def enroll(self, body):
         if self.codes.pop(body["code"], None) is None:
             return problem(400, "enrollment-code-invalid")
+        return httpx.Response(201, json={"device_id": "d1", "device_credential": "cred-1", "user": user(),
+                                         "issuer": SERVER})
+
+    def device_flow(self, path):
+        if self.device_polls is None:
+            return problem(404, "sso-not-configured")
+        if path == protocol.Paths.DEVICE_AUTHORIZATIONS:
+            page = f"{SERVER}/sso/device"
+            return httpx.Response(201, json={"device_code": "dc-1", "user_code": "BCDF-GHJK", "verification_uri": page,
+                                             "verification_uri_complete": f"{page}?user_code=BCDF-GHJK",
+                                             "expires_in": 600, "interval": 1})
+        answer = self.device_polls.pop(0)
+        if answer != "ok":
+            return problem(400, answer)
         return httpx.Response(201, json={"device_id": "d1", "device_credential": "cred-1", "user": user(),
                                          "issuer": SERVER})
 

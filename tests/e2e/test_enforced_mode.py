@@ -76,13 +76,27 @@ def boss(enforced: Enforced) -> Person:
     return new_person(enforced.base, enforced.deployment, "boss", enforced.base, None).login(role="approver")
 
 
-@pytest.fixture
-def member(enforced: Enforced, boss: Person, people) -> Person:
-    """A developer approved for claude and codex, with nothing in their keyring."""
-    dev = people(enforced.deployment, "eve").login()
+def _approved(dev: Person, boss: Person) -> Person:
     for tool in ("claude", "codex"):
         boss.ok("admin", "approve", dev.request(tool))
     return dev
+
+
+@pytest.fixture(scope="module")
+def module_member(enforced: Enforced, boss: Person) -> Person:
+    """A developer approved for claude and codex, with nothing in their keyring (never revoked)."""
+    return _approved(new_person(enforced.base, enforced.deployment, "eve", enforced.base, None).login(), boss)
+
+
+@pytest.fixture
+def member(module_member: Person, people) -> Person:
+    return people(module_member)
+
+
+@pytest.fixture
+def revocable(enforced: Enforced, boss: Person, people) -> Person:
+    """A developer of this test alone, approved for claude and codex: their grants may be revoked."""
+    return _approved(people(enforced.deployment, "rex").login(), boss)
 
 
 def _no_server_key_in(texts: list[str]) -> None:
@@ -99,6 +113,9 @@ def test_claude_print_mode_through_the_gateway_sends_only_the_server_held_key(me
     assert credentials_seen(vendor.records()) == {SERVER_ANTHROPIC_KEY}
     assert "localhost" in vendor.server_names()  # SNI, on a verified TLS connection
     assert "anthropic" not in member.ok("keys", "list").stdout  # nothing in the keyring
+    for path in member.home.rglob("*"):  # no file of the laptop holds the vendor key
+        if path.is_file() and not path.is_symlink():
+            _no_server_key_in([path.read_bytes().decode("utf-8", "replace")])
     _no_server_key_in(member.printed)
     lines = [json.loads(line) for line in enforced.gateway.access_log().splitlines()]
     mine = [line for line in lines if line["user"] == member.email and line["status"] == 200]
@@ -176,7 +193,8 @@ def test_a_disabled_user_is_refused_within_5_seconds(enforced, boss, people):
     _until(lambda: _call(enforced, "anthropic", {"x-api-key": token}).status_code == 403, 5)
 
 
-def test_a_revocation_stops_the_next_call_within_5_seconds(member, boss, enforced, vendor):
+def test_a_revocation_stops_the_next_call_within_5_seconds(revocable, boss, enforced, vendor):
+    member = revocable
     request_id = next(r["id"] for r in json.loads(member.ok("requests", "--json").stdout)
                       if r["tool"] == "claude" and r["state"] == "approved")
     token = _token(member, "claude")
@@ -232,7 +250,8 @@ def test_unknown_paths_and_the_access_log_hold_no_credential(member, enforced):
 
 
 def test_interactive_claude_session_through_the_gateway_stops_within_5_seconds_of_a_revocation(
-        member, boss, enforced, vendor, terminal):
+        revocable, boss, enforced, vendor, terminal):
+    member = revocable
     terminal.start([str(VENV_BIN / "aigate"), "run", "claude"], member.env())
     screen = terminal.wait_for(CLAUDE_READY)
     assert "Detected a custom API key" not in screen

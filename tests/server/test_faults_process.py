@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import faults  # noqa: E402 - benchmarks/ is not a package
+import faults
 
 
 def test_a_kill_9_under_load_loses_no_acknowledged_write(tmp_path, capsys):

@@ -209,3 +209,26 @@ def test_setting_and_deleting_a_vendor_key_is_audited_without_its_value(api, gat
 def test_the_openapi_documents_the_endpoint(api):
     spec = api.client.get(Paths.OPENAPI).json()
     assert set(spec["paths"]["/v1/gateway/authorize/{scope}"]) >= {"get", "post"}
+
+
+def test_the_fastapi_route_answers_exactly_as_the_asgi_fast_path(api, gateway):
+    from fastapi.testclient import TestClient
+
+    from aigate.server.app import create_app
+
+    route = TestClient(create_app(api.client.app.state.services, gateway_fast_path=False))  # no lifespan
+    token, _ = _token(api)
+    cases = [{**gateway, "x-api-key": token}, gateway, {"x-api-key": token}, {**gateway, "x-api-key": "a.b.c"}]
+    for headers in cases:
+        for method in ("GET", "POST"):
+            fast, slow = (client.request(method, AUTHORIZE + "/v1/messages", headers=headers)
+                          for client in (api.client, route))
+            assert (fast.status_code, fast.content) == (slow.status_code, slow.content)
+            for name in ("X-Aigate-Vendor-Key", "X-Aigate-Reason", "Content-Type", "WWW-Authenticate"):
+                assert fast.headers.get(name) == slow.headers.get(name), name
+
+
+def test_a_head_request_gets_the_headers_and_no_body(api, gateway):
+    answer = api.client.head(AUTHORIZE, headers=gateway)
+    assert answer.status_code == 401 and answer.content == b""
+    assert answer.headers["X-Aigate-Reason"] == "unauthenticated"

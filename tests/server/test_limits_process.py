@@ -7,10 +7,10 @@ import socket
 import time
 
 import pytest
-from harness.server import init_server, start_server
 
 from aigate.protocol import Paths
 from aigate.server.httplimits import MAX_HEAD_BYTES
+from harness.server import init_server, start_server
 
 
 @pytest.fixture(scope="module")

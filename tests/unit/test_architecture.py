@@ -67,7 +67,7 @@ def test_no_import_cycle():
 
 
 def test_the_server_imports_nothing_of_the_client_but_the_shared_modules():
-    shared = {"aigate.protocol", "aigate.constants", "aigate.errors"}
+    shared = {"aigate.protocol", "aigate.protocol_sso", "aigate.constants", "aigate.errors"}
     wrong = {name: sorted(d for d in deps if not d.startswith("aigate.server") and d not in shared)
              for name, deps in GRAPH.items() if name.startswith("aigate.server")}
     assert {k: v for k, v in wrong.items() if v} == {}
@@ -77,3 +77,18 @@ def test_the_client_never_imports_the_server():
     wrong = {name: sorted(d for d in deps if d.startswith("aigate.server"))
              for name, deps in GRAPH.items() if not name.startswith("aigate.server")}
     assert {k: v for k, v in wrong.items() if v} == {}
+
+
+def test_benchmarks_scripts_and_harness_never_import_the_tests():
+    root = SRC.parent
+    wrong = []
+    for folder in ("benchmarks", "scripts", "harness"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text("utf-8")
+            for node in ast.walk(ast.parse(text)):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                wrong += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] == "tests"]
+            if "from tests." in text or "tests/support" in text:  # imports run in a subprocess or by path
+                wrong.append(f"{path.relative_to(root)}: mentions tests/")
+    assert wrong == []

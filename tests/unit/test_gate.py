@@ -150,6 +150,33 @@ def test_key_helper_takes_the_key_from_its_session_when_there_is_one(deps):
         server.close()
 
 
+@pytest.mark.skipif(not keyserve.SUPPORTED, reason="Linux only")
+def test_key_helper_fails_with_the_fix_when_its_session_has_no_key_for_the_scope(deps):
+    cache(deps)
+    server = keyserve.KeyServer("anthropic", keystore.MemoryKeyStore, keystore.key_entry("anthropic"))
+    server.start()
+    deps.env[keyserve.ENV_SOCKET] = server.address
+    try:
+        with pytest.raises(ConfigError) as caught:
+            gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)
+    finally:
+        server.close()
+    assert caught.value.hint == "aigate keys set anthropic"
+
+
+@pytest.mark.skipif(not keyserve.SUPPORTED, reason="Linux only")
+def test_key_helper_reads_the_keyring_when_its_session_serves_another_scope(deps):
+    cache(deps)
+    other = keystore.MemoryKeyStore({keystore.key_entry("openai"): "sk-openai-0123456789"})
+    server = keyserve.KeyServer("openai", lambda: other, keystore.key_entry("openai"))
+    server.start()
+    deps.env[keyserve.ENV_SOCKET] = server.address
+    try:
+        assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
+    finally:
+        server.close()
+
+
 def test_key_helper_reads_the_keyring_when_its_session_is_gone(deps):
     cache(deps)
     deps.env[keyserve.ENV_SOCKET] = "@aigate-no-such-session"

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aigate import access, tools
+from aigate import access, protocol, tools
 from aigate.cli.output import print_requests, request_line, safe
 from aigate.cli.state import state_of
 from aigate.constants import RequestState, format_duration
 from aigate.errors import NotApproved, UsageError
+
+if TYPE_CHECKING:
+    from aigate.approval import ServerClient
+    from aigate.cli.state import CliState
 
 app = typer.Typer()  # `request`, merged into the top level by cli/app.py
 requests_app = typer.Typer(help="Your access requests and their states.\n\nExample: aigate requests --json",
@@ -48,16 +52,26 @@ def request(
             typer.echo(f"Asked-for duration capped at the policy's maximum, "
                        f"{format_duration(item.max_duration_seconds)}.", err=True)
     if wait:
-        if item.state == RequestState.PENDING and not as_json:
-            typer.echo("Waiting for an approver (Ctrl-C stops waiting; the request stays open)...", err=True)
-        item = access.wait_for_decision(client, item, poll_seconds=state.poll_seconds, sleep=state.sleep)
-        if not as_json:
-            typer.echo(request_line(item), err=True)
+        item = _wait(client, item, state, quiet=as_json)
     if as_json:
         typer.echo(json.dumps({"id": item.id, "state": item.state.value}))
     if wait and item.state != RequestState.APPROVED:
         raise NotApproved(f"request {item.id} ended {item.state.value}" +
                           (f": {item.decision_reason}" if item.decision_reason else ""))
+
+
+def _wait(client: ServerClient, item: protocol.AccessRequest, state: CliState, *, quiet: bool
+          ) -> protocol.AccessRequest:
+    """Wait for the decision; on stderr, a live line (spinner, time waited, state) unless ``quiet``."""
+    if quiet or item.state != RequestState.PENDING:
+        return access.wait_for_decision(client, item, poll_seconds=state.poll_seconds, sleep=state.sleep)
+    from aigate.cli.live import WaitingLine
+
+    with WaitingLine(item) as line:
+        item = line.run(lambda: access.wait_for_decision(client, item, poll_seconds=state.poll_seconds,
+                                                         sleep=state.sleep, on_answer=line.update))
+    typer.echo(request_line(item), err=True)
+    return item
 
 
 @requests_app.callback(invoke_without_command=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +11,12 @@ from aigate import account
 from aigate.cli.output import prompt_hidden, safe
 from aigate.cli.state import state_of
 from aigate.errors import UsageError
+
+if TYPE_CHECKING:
+    from aigate.cli.state import CliState
+    from aigate.config import Config
+    from aigate.enrollment import EnrollmentRecord
+    from aigate.keystore import KeyStore
 
 app = typer.Typer()  # login, logout, status: merged into the top level by cli/app.py
 
@@ -20,23 +26,50 @@ def login(
     ctx: typer.Context,
     server: Annotated[str | None, typer.Option("--server", help="The aigate server's URL.")] = None,
     code: Annotated[str | None, typer.Option(
-        "--code", help="One-time enrollment code from your admin (prompted, hidden, when not given).")] = None,
+        "--code", help="One-time enrollment code from your admin; without it, sign in with SSO (or, on a "
+                       "server without SSO, the code is prompted, hidden).")] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="SSO: only print the URL and code.")] = False,
 ) -> None:
     """Enroll this device with an aigate server and remember the server.
 
-    Example: aigate login --server https://aigate.corp.example --code 7KQ2-MX4P-9TRD
+    Without --code, sign in with your company account (SSO) in a browser.
+
+    Examples: aigate login --server https://aigate.corp.example
+              aigate login --server https://aigate.corp.example --code 7KQ2-MX4P-9TRD
     """
     state = state_of(ctx)
     cfg = state.config()
     target = account.choose_server(cfg, server or state.flag_server)
     store = state.store()  # a keyring problem shows before the one-time code is spent
     if not code:
+        record = _sso_login(target, store, state, cfg, open_browser=not no_browser)
+        if record is not None:
+            typer.echo(safe(f"Logged in to {target} as {record.email} (device {record.device_id})."), err=True)
+            return
         code = prompt_hidden("Enrollment code", without_terminal=(
             "no terminal to prompt for the enrollment code: pass it with --code CODE"))
     if not code.strip():
         raise UsageError("the enrollment code is empty")
     record = account.login(target, code, store=store, anonymous=state.anonymous, cfg=cfg)
     typer.echo(safe(f"Logged in to {target} as {record.email} (device {record.device_id})."), err=True)
+
+
+def _sso_login(target: str, store: KeyStore, state: CliState, cfg: Config, *,
+               open_browser: bool) -> EnrollmentRecord | None:
+    """The SSO login's record, or None on a server without SSO (then the code is prompted for)."""
+    from aigate.cli.device_prompt import DevicePrompt
+    from aigate.device_login import device_login
+    from aigate.errors import SsoNotConfigured
+
+    prompt = DevicePrompt(open_browser=open_browser)
+    try:
+        return device_login(target, store=store, anonymous=state.anonymous, cfg=cfg, show=prompt.show,
+                            wait=prompt.wait)
+    except SsoNotConfigured:
+        typer.echo(safe(f"{target} has no SSO; log in with an enrollment code from your aigate admin."), err=True)
+        return None
+    finally:
+        prompt.close()
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""``aigate admin requests|approve|deny|revoke``: for approvers and admins."""
+"""``aigate admin requests|approve|deny|revoke|console``: for approvers and admins."""
 
 from __future__ import annotations
 
@@ -83,3 +83,23 @@ def _require_reason(reason: str, action: str, request_id: str) -> None:
     if not reason.strip():
         raise UsageError(f"the reason is empty: say why you {action} it (the requester reads it)",
                          hint=f'aigate admin {action} {request_id} --reason "..."')
+
+
+@app.command("console")
+def console(
+    ctx: typer.Context,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the link.")] = False,
+) -> None:
+    """Print a one-time sign-in link to the approver console (and open it in a browser, if there is one).
+
+    The link works once, for a few minutes, and only while this device stays logged in.
+
+    Example: aigate admin console
+    """
+    from aigate.cli.browser import open_in_browser
+
+    link = state_of(ctx).device().console_link()
+    typer.echo(link.url)
+    typer.echo(f"Works once, until {link.expires_at:%H:%M} UTC; do not share it.", err=True)
+    if not no_browser and open_in_browser(link.url):
+        typer.echo("Opened in your browser.", err=True)

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from aigate import __version__, log
-from aigate.cli import access, account, admin, keys, run
+from aigate.cli import access, account, admin, doctor, keys, run, shims
 from aigate.cli.state import CliState
 
 app = typer.Typer(
@@ -58,6 +58,8 @@ app.add_typer(run.app)  # run
 app.add_typer(access.requests_app, name="requests")
 app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
+app.add_typer(doctor.app)  # doctor
+app.add_typer(shims.app, name="shims")
 
 
 def run_app(args: list[str], obj: CliState | None = None) -> int:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 def main(argv: list[str] | None = None) -> int:
+    """``aigate``'s entry point: run the command in ``argv`` (default ``sys.argv[1:]``) under the one error
+    boundary; the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     return boundary(lambda: dispatch(args))
 
@@ -119,6 +121,8 @@ def boundary(action: Callable[[], int]) -> int:
 
 
 def report(err: AigateError) -> None:
+    """Print ``err`` as ``aigate: <message>`` and ``aigate: to fix: <hint>`` on stderr, terminal escapes shown
+    escaped."""
     print(f"aigate: {log.printable(err.message)}", file=sys.stderr)  # messages may quote the server
     if err.hint:
         print(f"aigate: to fix: {log.printable(err.hint)}", file=sys.stderr)

@@ -68,7 +68,14 @@ def _fetch(conn: Connection, request_id: str) -> Any:
     return conn.execute(_WITH_EMAIL.where(access_requests.c.id == request_id)).mappings().first()
 
 
+def load(conn: Connection, request_id: str, now: float) -> AccessRequest | None:
+    """One request as the wire shape, for anyone (callers check who may see it), or None."""
+    row = _fetch(conn, request_id)
+    return None if row is None else to_wire(row, now)
+
+
 def not_found(request_id: str) -> ApiProblem:
+    """The 404 not-found problem for ``request_id``."""
     return ApiProblem(404, ProblemCode.NOT_FOUND, f"no access request {request_id!r}")
 
 
@@ -109,6 +116,8 @@ def create_job(caller: Caller, verdict: Verdict, reason: str, duration: int | No
 
 def new_request_values(caller: Caller, verdict: Verdict, reason: str, duration: int | None, now: float,
                        review_ttl: int) -> dict[str, Any]:
+    """The ``access_requests`` row of a new request: the duration asked (``None``: the rule's maximum) capped at
+    the maximum, seconds throughout; under an ``auto`` rule it is approved at once."""
     maximum = verdict.max_duration
     requested = min(duration or maximum, maximum)
     values = {"id": secrets.token_hex(8), "user_id": caller.user_id, "tool": verdict.tool, "reason": reason,

@@ -17,9 +17,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, dbfaults, openapi, problems
+from aigate.server import access, dbfaults, device_flow, live, openapi, problems, sso_logins
 from aigate.server.audit import AuditEvent
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
+from aigate.server.gateway_fastpath import GatewayFastPath
 from aigate.server.ratelimit import RateLimit
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
@@ -29,17 +30,22 @@ SWEEP_SECONDS = 30.0
 log = logging.getLogger("aigate.server")
 
 
-def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, token_fast_path: bool = True) -> FastAPI:
+def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, token_fast_path: bool = True,
+               gateway_fast_path: bool = True) -> FastAPI:
     """The app over ``services`` (closed when the app's lifespan ends). ``sweep_seconds``: how often
     time-driven state changes are written; ``token_fast_path=False`` leaves out the ASGI fast path of
-    ``POST /v1/approval-tokens`` (the FastAPI route then answers every request; tests run both)."""
+    ``POST /v1/approval-tokens`` and ``gateway_fast_path=False`` that of the gateways' authorization
+    requests (the FastAPI routes then answer every request; tests run both)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_sweep_forever(services, sweep_seconds))
+        tasks = [asyncio.create_task(_sweep_forever(services, sweep_seconds)), *live.start(services, app.state)]
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in tasks:
+                task.cancel()
+            if services.oidc is not None:
+                await services.oidc.aclose()
             services.close()
 
     app = FastAPI(title="aigate-server", version=aigate.__version__, lifespan=lifespan,
@@ -51,6 +57,8 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
         app.include_router(router)
     app.add_middleware(problems.CatchAll)  # innermost: exceptions never reach Starlette's re-raising handler
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if gateway_fast_path:
+        app.add_middleware(GatewayFastPath, services=services)  # see gateway_fastpath.py
     if token_fast_path:
         app.add_middleware(TokenFastPath, services=services)  # see fastpath.py
     app.add_middleware(RateLimit, limits=services.limits)  # outermost: counts the fast path's 401s too
@@ -80,6 +88,8 @@ async def sweep_once(services: Services) -> None:
     if failing is not None:
         await services.writer.record([AuditEvent("system", "server.writes_resumed", "", {"after": failing})])
     await services.writer.submit(access.sweep_job)
+    for sweep in (device_flow.sweep_job, sso_logins.sweep_job):
+        await services.writer.submit(sweep)
     failures = services.limits.drain()
     if failures:
         await services.writer.record([AuditEvent("system", action, address, data)

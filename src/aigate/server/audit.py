@@ -51,6 +51,7 @@ def storable_subject(subject: str, data: dict[str, Any]) -> tuple[str, dict[str,
 
 
 def canonical_json(value: Any) -> str:
+    """The JSON the audit chain hashes: sorted keys, no spaces, UTF-8 kept."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -123,6 +124,8 @@ def export_line(row: dict[str, Any]) -> str:
 
 @dataclass
 class VerifyResult:
+    """What ``audit verify`` found: whether the chain is whole, how many events, the head (``seq``, ``hash``),
+    the first break, and whether a given head is unknown."""
     ok: bool
     count: int
     head_seq: int
@@ -185,3 +188,19 @@ def _check_row(row: dict[str, Any], prev: str, expected_seq: int) -> str | None:
     if digest != row["hash"]:
         return f"event {seq}: its content does not match its hash (the event was altered)"
     return None
+
+
+def page(conn: Connection, filters: dict[str, str], before: int | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Audit events newest first, ``seq < before``; ``filters`` (actor, action, subject) match exactly,
+    but an ``action`` ending in ``.`` matches as a prefix (``access_request.``)."""
+    query = select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)
+    if before:
+        query = query.where(audit_events.c.seq < before)
+    for name in ("actor", "subject"):
+        if filters.get(name):
+            query = query.where(audit_events.c[name] == filters[name])
+    action = filters.get("action")
+    if action:
+        query = query.where(audit_events.c.action.startswith(action, autoescape=True) if action.endswith(".")
+                            else audit_events.c.action == action)
+    return [{**dict(r), "data": json.loads(r["data"])} for r in conn.execute(query).mappings()]

@@ -17,7 +17,7 @@ import click
 import typer
 
 from aigate.errors import AigateError
-from aigate.server import cli_admin, cli_gateway, cli_setup
+from aigate.server import cli_admin, cli_gateway, cli_notify, cli_setup
 from aigate.server.cli_options import say
 
 _typer_click: ModuleType
@@ -39,6 +39,7 @@ app.add_typer(cli_admin.audit_app, name="audit")
 app.add_typer(cli_gateway.keys_app, name="keys")
 app.add_typer(cli_gateway.gateway_app, name="gateway")
 app.command("usage")(cli_gateway.usage_command)
+app.add_typer(cli_notify.notify_app, name="notify")
 
 
 def main(argv: list[str] | None = None) -> None:

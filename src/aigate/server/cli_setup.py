@@ -64,10 +64,16 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    oidc_issuer: Annotated[str | None, typer.Option(
+        help="SSO: the OpenID provider's issuer URL (client secret in AIGATE_SERVER_OIDC_CLIENT_SECRET).")] = None,
+    oidc_client_id: Annotated[str | None, typer.Option(help="SSO: this server's client id at the provider.")] = None,
+    oidc_groups_claim: Annotated[str, typer.Option(help="SSO: the ID token claim that lists the user's groups.")]
+        = "groups",
 ) -> None:
     """Serve the HTTP API (refuses a bad policy or a database whose migrations are behind)."""
     import uvicorn
 
+    from aigate.server.oidc import sso_environment
     from aigate.server.services import open_services
 
     if (tls_cert is None) != (tls_key is None):
@@ -76,6 +82,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     settings = Settings.resolve(data_dir, db, policy, public_url or f"{scheme}://{shown}:{port}")
     check_paths(settings)
+    os.environ.update(sso_environment(oidc_issuer, oidc_client_id, oidc_groups_claim))
     services = open_services(settings)  # every check now, with a clean message, before binding
     rules = services.policy.rules
     services.close()
@@ -89,6 +96,8 @@ def serve(
     check_port_free(host, port)
     os.environ.update(settings.export())
     say(f"aigate-server {settings.public_url} (data dir {settings.data_dir}, policy {settings.policy_path})")
+    if oidc_issuer:
+        say(f"SSO with {oidc_issuer}; redirect URI to register there: {settings.public_url}/sso/callback")
     from aigate.server.httplimits import BoundedHttpToolsProtocol
 
     uvicorn.run("aigate.server.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,

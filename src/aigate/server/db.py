@@ -190,10 +190,13 @@ class Database:
         self._local = threading.local()
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on a pool thread in a transaction that is rolled back; its result."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._run_read, fn, args)
 
     async def read_fast(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(reader, *args)`` on a pool thread with that thread's :class:`RawReader` (Prepared statements
+        only); a broken connection raises OperationalError and is replaced next time."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._run_fast, fn, args)
 
@@ -227,6 +230,7 @@ class Database:
             return False
 
     def close(self) -> None:
+        """Stop the read threads and dispose of the engine."""
         self._pool.shutdown(wait=False)
         self.engine.dispose()
 

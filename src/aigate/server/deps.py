@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,7 +33,14 @@ CredentialDep = Annotated[str, Depends(get_credential)]
 
 
 async def get_caller(services: ServicesDep, credential: CredentialDep) -> Caller:
-    return await services.db.read_fast(authenticate, credential)
+    """The device's user, with the role the policy's ``[roles]`` gives their groups (if higher)."""
+    caller = await services.db.read_fast(authenticate, credential)
+    return with_policy_role(services, caller)
+
+
+def with_policy_role(services: Services, caller: Caller) -> Caller:
+    role = services.policy.roles.role_for(caller.groups, caller.role)
+    return caller if role == caller.role else dataclasses.replace(caller, role=role)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -40,7 +48,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 
 async def get_caller_even_disabled(services: ServicesDep, credential: CredentialDep) -> Caller:
     """Like :func:`get_caller`, but a disabled user's device is let in (``Caller.disabled``)."""
-    return await services.db.read_fast(authenticate_even_disabled, credential)
+    return with_policy_role(services, await services.db.read_fast(authenticate_even_disabled, credential))
 
 
 AnyCallerDep = Annotated[Caller, Depends(get_caller_even_disabled)]

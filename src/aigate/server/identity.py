@@ -32,10 +32,13 @@ CREDENTIAL_PREFIX = "agd"
 
 
 def sha256_hex(text: str) -> str:
+    """SHA-256 of ``text`` as hex: how enrollment codes and device credentials are stored (both are high-entropy,
+    so no slow hash)."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def new_code() -> str:
+    """A fresh enrollment code: 12 characters of Crockford's base32 in groups of 4 (``7KQ2-MX4P-9TRD``, 60 bits)."""
     chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
     return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
 
@@ -61,6 +64,7 @@ class DeviceAuth(NamedTuple):
 
     @classmethod
     def of(cls, row: Any) -> DeviceAuth | None:
+        """``DeviceAuth(*row)``, or None for no row."""
         return None if row is None else cls(*row)
 
 
@@ -77,9 +81,11 @@ class Caller:
 
     @property
     def reviewer(self) -> bool:
+        """Whether the caller may review access requests (approver or admin)."""
         return self.role in (Role.APPROVER, Role.ADMIN)
 
     def public(self) -> UserPublic:
+        """The caller's user as its wire shape."""
         return UserPublic(self.email, self.groups, self.role, False)
 
 
@@ -203,6 +209,7 @@ def authenticate(conn: Connection | RawReader, credential: str, allow_disabled: 
 
 
 def authenticate_even_disabled(conn: Connection | RawReader, credential: str) -> Caller:
+    """:func:`authenticate` that lets a disabled user's device through (session events only)."""
     return authenticate(conn, credential, allow_disabled=True)
 
 
@@ -236,6 +243,8 @@ def _device_id_of(credential: str) -> str:
 
 
 def unauthenticated() -> ApiProblem:
+    """The 401 problem for a missing, unknown or logged-out device credential (with ``WWW-Authenticate:
+    Bearer``)."""
     return ApiProblem(401, ProblemCode.UNAUTHENTICATED,
                       "no valid device credential; enroll with `aigate login --server URL`",
                       headers={"WWW-Authenticate": "Bearer"})

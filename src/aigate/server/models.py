@@ -151,3 +151,85 @@ gateway_usage = Table(
     Column("scope", String(64), primary_key=True),
     Column("calls", BigInteger, nullable=False),
 )
+
+# SSO (migration 0004_sso): device authorizations brokered for `aigate login` without a code, and
+# OpenID Connect sign-ins in flight. Only SHA-256 digests of their secrets are stored.
+device_authorizations = Table(
+    "device_authorizations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("device_code_hash", String(64), nullable=False, unique=True),
+    Column("user_code_hash", String(64), nullable=False, unique=True),
+    Column("device_name", String(255), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | signed-in | approved | denied | used
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("interval", Integer, nullable=False),  # seconds the client must wait between polls
+    Column("last_polled_at", BigInteger, nullable=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),  # who signed in for it
+    Column("confirm_hash", String(64), nullable=True),  # the one-time token of the confirm form
+    Column("device_id", String(32), nullable=True),  # the device it became
+)
+
+sso_logins = Table(
+    "sso_logins",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("nonce_hash", String(64), nullable=False),
+    Column("code_challenge", String(64), nullable=False),  # PKCE S256; the verifier is the browser's cookie
+    Column("purpose", String(16), nullable=False),  # "device" (more purposes, e.g. the console, may follow)
+    Column("device_authorization_id", String(32), nullable=True),
+    Column("return_to", String(255), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+# --- the approver console (migration 0005_console) ---------------------------------------------------
+
+# One-time sign-in links made by `aigate admin console`: single use, minutes long, bound to the device
+# that asked (the session it opens ends when that device's credential stops working).
+console_links = Table(
+    "console_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("device_id", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("device_id", String(32), nullable=True),  # the device whose link opened it (None: SSO)
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger, nullable=True),
+)
+
+# Notifications waiting for (or done with) delivery: one row per receiver and event. ``body`` is the
+# exact bytes sent; the signature is made at each attempt (its timestamp is the attempt's).
+notify_outbox = Table(
+    "notify_outbox",
+    metadata,
+    Column("id", String(32), primary_key=True),  # also the X-Aigate-Delivery header
+    Column("receiver", String(32), nullable=False),  # notify.receiver_id(url): the URL itself is not stored
+    Column("event", String(32), nullable=False),
+    Column("subject", String(64), nullable=False),  # the access request id
+    Column("dedupe", String(160), nullable=True, unique=True),  # grant.expiring: once per grant and receiver
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),  # a worker is sending it until then
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("last_error", String(255), nullable=True),  # "HTTP 503" or an exception class: never the URL
+    Index("ix_notify_outbox_due", "state", "next_at"),
+)

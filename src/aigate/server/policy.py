@@ -25,11 +25,13 @@ from aigate.constants import (
     normalize_repository,
     parse_duration,
 )
+from aigate.server.notify_policy import DEFAULT_EXPIRING_BEFORE, NotifyTarget, check_targets
 from aigate.server.policy_lines import LineFinder
+from aigate.server.roles import Roles, parse_roles
 
 DEFAULT_TOKEN_TTL = 600
 DEFAULT_REVIEW_TTL = 7 * 86400
-_TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules"}
+_TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules", "roles", "notify", "grant_expiring_before"}
 _TOOL_KEYS = {"key_scope", "key_source", "base_url", "env"}
 KEY_SOURCES = (KEY_SOURCE_LAPTOP, KEY_SOURCE_GATEWAY)
 _RULE_KEYS = {"groups", "tools", "approval", "max_duration", "key_scope", "repos_denied"}
@@ -90,6 +92,7 @@ class PolicyError(Exception):
 
 @dataclass(frozen=True)
 class ToolPolicy:
+    """A ``[tools.NAME]`` table: the tool's key scope, and the ``base_url`` and ``env`` the tool must run with."""
     name: str
     key_scope: str
     base_url: str | None = None
@@ -99,6 +102,7 @@ class ToolPolicy:
 
 @dataclass(frozen=True)
 class Rule:
+    """One ``[[rules]]`` entry; ``max_duration`` in seconds, ``line`` where it starts in the file (for messages)."""
     groups: tuple[str, ...]
     tools: tuple[str, ...]
     approval: ApprovalMode
@@ -108,6 +112,7 @@ class Rule:
     line: int = 0
 
     def matches(self, tool: str, groups: list[str]) -> bool:
+        """Whether the rule covers ``tool`` for a user in ``groups`` (``*`` matches any)."""
         tool_ok = "*" in self.tools or tool in self.tools
         group_ok = "*" in self.groups or any(g in self.groups for g in groups)
         return tool_ok and group_ok
@@ -136,10 +141,15 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Policy:
+    """A checked policy file: ``token_ttl`` and ``review_ttl`` in seconds, the tools, and the rules in order (the
+    first match decides)."""
     token_ttl: int
     review_ttl: int
     tools: dict[str, ToolPolicy]
     rules: tuple[Rule, ...]
+    roles: Roles = field(default_factory=Roles)
+    notify: tuple[NotifyTarget, ...] = ()  # [[notify]] receivers
+    grant_expiring_before: int = DEFAULT_EXPIRING_BEFORE  # seconds before a grant ends: grant.expiring
 
     def resolve(self, tool: str, groups: list[str]) -> Verdict | None:
         """The verdict for ``tool``, or None when the policy does not know the tool."""
@@ -221,8 +231,13 @@ class _Checker:
             self.report(self.lines.top("rules"), "rules must be an array of tables: write [[rules]]")
             rules = []
         checked = tuple(self.rule(i, r, tools) for i, r in enumerate(rules))
+        roles = parse_roles(data.get("roles"), lambda key, message: self.report(
+            self.lines.key_in_table("roles", key) if key else self.lines.top("roles"), message))
+        notify = check_targets(self, data.get("notify", []))
+        expiring = self.duration(data.get("grant_expiring_before", "30m"), self.lines.top("grant_expiring_before"),
+                                 "grant_expiring_before")
         return Policy(token_ttl or DEFAULT_TOKEN_TTL, review_ttl or DEFAULT_REVIEW_TTL, tools,
-                      tuple(r for r in checked if r is not None))
+                      tuple(r for r in checked if r is not None), roles, notify, expiring or DEFAULT_EXPIRING_BEFORE)
 
     def duration(self, value: Any, line: int, name: str) -> int:
         if not isinstance(value, str):

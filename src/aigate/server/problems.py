@@ -38,6 +38,11 @@ _TITLES = {
     ProblemCode.RATE_LIMITED: "Too many requests",
     ProblemCode.UNAVAILABLE: "Service unavailable",
     ProblemCode.INTERNAL: "Internal server error",
+    ProblemCode.SSO_NOT_CONFIGURED: "SSO not configured",
+    ProblemCode.AUTHORIZATION_PENDING: "Authorization pending",
+    ProblemCode.SLOW_DOWN: "Slow down",
+    ProblemCode.EXPIRED_TOKEN: "Device code expired",
+    ProblemCode.ACCESS_DENIED: "Access denied",
 }
 _STATUS_CODES = {404: ProblemCode.NOT_FOUND, 405: ProblemCode.INVALID_REQUEST,
                  413: ProblemCode.PAYLOAD_TOO_LARGE, 401: ProblemCode.UNAUTHENTICATED,
@@ -56,6 +61,8 @@ class ApiProblem(Exception):
 
 
 def problem_body(status: int, code: ProblemCode, detail: str | None, instance: str | None = None) -> bytes:
+    """An RFC 9457 problem details body as JSON bytes: ``type``, ``title`` (from the code), ``status``, ``code``,
+    ``detail``, ``instance``."""
     body = {"type": f"https://aigate.dev/problems/{code.value}", "title": _TITLES[code],
             "status": status, "code": code.value, "detail": detail, "instance": instance}
     return json.dumps(body).encode()
@@ -63,6 +70,7 @@ def problem_body(status: int, code: ProblemCode, detail: str | None, instance: s
 
 def problem_response(status: int, code: ProblemCode, detail: str | None, *, instance: str | None = None,
                      headers: dict[str, str] | None = None) -> Response:
+    """A Starlette response with :func:`problem_body` and ``application/problem+json``."""
     from starlette.responses import Response
 
     return Response(problem_body(status, code, detail, instance), status_code=status,

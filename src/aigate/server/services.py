@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from aigate.errors import ConfigError
 from aigate.server import db as dbmod
 from aigate.server.gateway_authz import GatewayState, flush_usage
+from aigate.server.oidc import CALLBACK_PATH, ENV_CLIENT_SECRET, OidcClient, OidcConfig
 from aigate.server.policy import Policy, PolicyError, load_policy
 from aigate.server.ratelimit import Limits
 from aigate.server.settings import Settings
@@ -23,6 +24,9 @@ from aigate.server.writer import Writer
 
 @dataclass
 class Services:
+    """What a running server holds, built once per worker by :func:`open_services`: settings, the read
+    database, the writer thread, the policy, the signing keys, the gateways' state, and the clock (epoch
+    seconds; tests move it)."""
     settings: Settings
     db: dbmod.Database
     writer: Writer
@@ -31,8 +35,10 @@ class Services:
     gateway: GatewayState  # enforced mode: the gateways' caches and usage counts
     clock: Callable[[], float] = time.time
     limits: Limits = field(default_factory=Limits)
+    oidc: OidcClient | None = None  # None: no SSO (`serve` without --oidc-issuer)
 
     def close(self) -> None:
+        """Write the pending usage counts, stop the writer thread and close the database pools."""
         flush_usage(self.gateway, self.writer.engine)
         self.writer.close()
         self.db.close()
@@ -55,8 +61,21 @@ def open_services(settings: Settings, clock: Callable[[], float] = time.time) ->
         dbmod.check_current(database.engine)
         policy = read_policy(settings)
         keys = KeyRing(settings.data_dir, policy.token_ttl)
+        oidc = oidc_client(settings)
     except Exception:
         database.close()
         raise
     writer = Writer(dbmod.make_engine(settings.db_url, writer=True, pool_size=1), clock)
-    return Services(settings, database, writer, policy, keys, GatewayState(settings.data_dir), clock, Limits(clock))
+    return Services(settings, database, writer, policy, keys, GatewayState(settings.data_dir), clock,
+                    limits=Limits(clock), oidc=oidc)
+
+
+def oidc_client(settings: Settings) -> OidcClient | None:
+    """The OpenID provider ``serve`` was given, or None; ConfigError when its client secret is missing."""
+    config = OidcConfig.from_env()
+    if config is None:
+        return None
+    if not config.client_secret:
+        raise ConfigError(f"--oidc-issuer is set but {ENV_CLIENT_SECRET} is not",
+                          f"export {ENV_CLIENT_SECRET} with the client secret the OpenID provider issued")
+    return OidcClient(config, settings.public_url + CALLBACK_PATH)

@@ -26,6 +26,7 @@ def default_db_url(data_dir: Path) -> str:
 
 
 def default_data_dir() -> Path:
+    """The platform's user data dir for ``aigate-server`` (platformdirs)."""
     import platformdirs
 
     return Path(platformdirs.user_data_dir("aigate-server", appauthor=False))
@@ -33,6 +34,8 @@ def default_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """Where the server keeps its data: ``data_dir``, ``db_url`` (SQLAlchemy URL), ``policy_path``, and
+    ``public_url`` (the tokens' ``iss``, without a trailing slash)."""
     data_dir: Path
     db_url: str
     policy_path: Path

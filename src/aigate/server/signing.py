@@ -34,10 +34,12 @@ MANIFEST = "keys.json"
 
 
 def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515), as JWS and JWK use it."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def public_jwk(public: Ed25519PublicKey) -> dict[str, str]:
+    """The RFC 8037 JWK (``kty`` OKP, ``crv`` Ed25519, ``x``) of an Ed25519 public key."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
 
@@ -50,6 +52,8 @@ def thumbprint(jwk: dict[str, str]) -> str:
 
 @dataclass
 class SigningKey:
+    """One Ed25519 signing key of the data dir; ``created_at`` and ``retired_at`` in epoch seconds. Its repr
+    never shows the private key."""
     kid: str
     private: Ed25519PrivateKey
     created_at: int
@@ -64,10 +68,12 @@ class SigningKey:
         return f"SigningKey(kid={self.kid!r}, retired_at={self.retired_at})"
 
     def jwk(self) -> dict[str, str]:
+        """The public JWK of this key with its ``kid``, ``alg`` EdDSA and ``use`` sig."""
         return {**public_jwk(self.private.public_key()), "kid": self.kid, "alg": TOKEN_ALGORITHM, "use": "sig"}
 
 
 def key_dir(data_dir: Path) -> Path:
+    """Where the signing keys (PEM, mode 0600) and their manifest live: ``DATA_DIR/signing-keys``."""
     return data_dir / "signing-keys"
 
 
@@ -93,6 +99,8 @@ def create_key(data_dir: Path, now: int) -> str:
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any]:
+    """The key manifest (``{"current": kid or None, "keys": [{"kid", "created_at", "retired_at"}]}``); an empty
+    one when there is no file yet."""
     path = key_dir(data_dir) / MANIFEST
     if not path.exists():
         return {"current": None, "keys": []}
@@ -159,6 +167,8 @@ class KeyRing:
 
     @property
     def current(self) -> SigningKey:
+        """The key new tokens are signed with (the manifest is re-read at most every RELOAD_SECONDS, so a
+        rotation by the CLI reaches running workers)."""
         self._refresh()
         return self._keys[-1]
 

@@ -103,6 +103,8 @@ class IssueJob:
 
     @staticmethod
     def prefetch(reader: Any, jobs: list[IssueJob], now: float) -> None:
+        """Load the devices and grants of every IssueJob of one writer batch with two queries, and hand each job
+        its caller and grant (a job whose credential fails is left to raise by itself)."""
         devices = prefetch.device_rows(reader, [identity.device_id_of(j.credential) for j in jobs])
         callers: dict[int, tuple[identity.DeviceAuth, str]] = {}
         for job in jobs:
@@ -153,12 +155,15 @@ def resolve_verdict(policy: Policy, caller: Caller, tool: str) -> Verdict:
 
 
 def issued_event(caller: Caller, claims: dict[str, Any], kid: str) -> AuditEvent:
+    """The ``approval_token.issued`` audit event of a token: subject its ``jti``; tool, repository, access
+    request, ``exp`` (epoch seconds) and signing ``kid``."""
     data = {"tool": claims[p.CLAIM_TOOL], "repository": claims[p.CLAIM_REPOSITORY],
             "access_request": claims[p.CLAIM_ACCESS_REQUEST], "exp": claims["exp"], "kid": kid}
     return AuditEvent(caller.email, "approval_token.issued", claims["jti"], data, caller.device_id)
 
 
 def envelope(token: str, claims: dict[str, Any]) -> p.ApprovalToken:
+    """The ApprovalToken wire shape for a signed ``token`` and its ``claims`` (``expires_at`` from ``exp``)."""
     return p.ApprovalToken(
         token=token, expires_at=datetime.fromtimestamp(claims["exp"], UTC), tool=claims[p.CLAIM_TOOL],
         key_scope=claims[p.CLAIM_KEY_SCOPE], access_request_id=claims[p.CLAIM_ACCESS_REQUEST],

@@ -46,6 +46,9 @@ T = TypeVar("T")
 # A job: ``job(conn, now)`` -> ``(result, audit events)``; ``conn`` a Connection in the batch's
 # transaction (writes) or a RawReader (read jobs, Writer.compute); ``now`` in epoch seconds.
 Job = Callable[[Any, float], tuple[T, list[AuditEvent]]]
+# In the batch's transaction, after its jobs: sees their audit events and may write more (the
+# notification outbox), so what it writes commits exactly when the change it describes does.
+Hook = Callable[[Connection, list[AuditEvent], float], None]
 MAX_BATCH = 256
 log = logging.getLogger("aigate.server.writer")
 
@@ -59,8 +62,10 @@ class _Item:
     value: Any = None
 
 
-def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bool, Any]]:
+def run_batch(conn: Connection, items: list[_Item], now: float, hooks: list[Hook] | tuple[Hook, ...] = ()
+              ) -> list[tuple[bool, Any]]:
     """Run ``items`` in the open transaction ``conn``; ``(ok, result-or-exception)`` per item.
+    Then each of ``hooks`` (in a savepoint: a failing hook is logged and undone, never the batch).
     ``conn.info["appended"]`` is then the number of audit events appended."""
     chain = ChainAppender(conn, int(now * 1000))
     outcomes: list[tuple[bool, Any]] = []
@@ -70,8 +75,21 @@ def run_batch(conn: Connection, items: list[_Item], now: float) -> list[tuple[bo
         for event in events:
             chain.add(event)
     conn.info["appended"] = len(chain.rows)
+    for hook in hooks:
+        _run_hook(conn, hook, [e for item in items for e in item.events], now)
     chain.flush()
     return outcomes
+
+
+def _run_hook(conn: Connection, hook: Hook, events: list[AuditEvent], now: float) -> None:
+    savepoint = conn.begin_nested()
+    try:
+        hook(conn, events, now)
+    except Exception as err:  # noqa: BLE001 - a hook (notifications) must not undo the decisions themselves
+        savepoint.rollback()
+        log.error("writer hook %s failed: %s", getattr(hook, "__name__", "hook"), type(err).__name__)
+        return
+    savepoint.commit()
 
 
 def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, list[AuditEvent]]:
@@ -84,6 +102,7 @@ def _run_item(conn: Connection, item: _Item, now: float) -> tuple[bool, Any, lis
         savepoint.rollback()
         return False, err, []
     savepoint.commit()
+    item.events = events
     return True, result, events
 
 
@@ -106,6 +125,8 @@ class Writer:
         self._reader: RawReader | None = None
         self._lock_path = sqlite_lock_path(engine)
         self.failing: str | None = None  # why writes fail (dbfaults), until a batch with audit events commits
+        self.hooks: list[Hook] = []  # see Hook
+        self.listeners: list[Callable[[list[AuditEvent]], None]] = []  # after each commit, on this thread
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="aigate-db-writer", daemon=True)
         self._thread.start()
@@ -171,7 +192,7 @@ class Writer:
         being unavailable (a value it refuses, say), commit each alone, so only the bad one fails."""
         try:
             with _file_lock(self._lock_path), self.engine.begin() as conn:
-                outcomes = run_batch(conn, items, now)
+                outcomes = run_batch(conn, items, now, self.hooks)
                 appended = conn.info.pop("appended", 0)
         except Exception as err:
             condition = dbfaults.unavailable(err)
@@ -188,7 +209,15 @@ class Writer:
         if appended:  # data reached the disk (an empty transaction, as most sweeps are, proves nothing)
             self.failing = None
             dbfaults.DATABASE.clear()
+        self._tell_listeners([e for item, (ok, _) in zip(items, outcomes, strict=True) if ok for e in item.events])
         return outcomes
+
+    def _tell_listeners(self, events: list[AuditEvent]) -> None:
+        for listener in self.listeners if events else ():
+            try:
+                listener(events)
+            except Exception as err:  # noqa: BLE001 - a wake-up that failed only delays a waiter
+                log.warning("writer listener failed: %s", type(err).__name__)
 
     def _prefetch(self, jobs: list[Any], now: float) -> None:
         """Let read jobs of one kind load what they need together (``type(job).prefetch``)."""
@@ -225,6 +254,7 @@ class Writer:
             self._reader = None
 
     def close(self) -> None:
+        """Stop the writer thread after the batches already queued (waits up to 10 s)."""
         self._queue.put(None)
         self._thread.join(timeout=10)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from aigate import protocol as p
-from aigate.server import access
+from aigate.constants import MAX_WAIT_SECONDS
+from aigate.server import access, live
 from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import Caller
 from aigate.server.policy import Verdict
@@ -53,10 +54,16 @@ async def list_all(caller: CallerDep, services: ServicesDep, state: p.RequestSta
     return p.AccessRequestList(items)
 
 
-@router.get(p.Paths.ACCESS_REQUEST, response_model=p.AccessRequest, summary="One access request")
+@router.get(p.Paths.ACCESS_REQUEST, response_model=p.AccessRequest,
+            summary="One access request; with `wait`, held (long-poll) while it is pending")
 async def get_one(request_id: Annotated[str, Path(alias="id", min_length=1, max_length=64)],
-                  caller: CallerDep, services: ServicesDep) -> p.AccessRequest:
+                  caller: CallerDep, services: ServicesDep, request: Request,
+                  wait: Annotated[int, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0) -> p.AccessRequest:
     refuse_nul(id=request_id)
+    if wait:
+        item: p.AccessRequest = await live.read_until_decided(services, request.app.state.waiters, caller,
+                                                             request_id, wait)
+        return item
     return await services.db.read(access.get_request, caller, request_id, services.clock())
 
 

@@ -1,0 +1,1 @@
+"""The approver console: server-rendered pages under ``/console`` (see :mod:`.routes`)."""
