@@ -212,6 +212,11 @@ PATTERN_MEANINGS = {
 """What a violation of each pattern means, in the words error messages use."""
 
 
+def pattern_problem(pattern: str, value: str) -> str | None:
+    """What is wrong with ``value`` by ``pattern`` (one of the patterns above), or None when it matches."""
+    return None if re.search(pattern, value) else PATTERN_MEANINGS.get(pattern, f"must match {pattern}")
+
+
 COMPETING_CREDENTIALS: tuple[str, ...] = (
     # Anthropic / Claude Code
     "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",

@@ -31,11 +31,10 @@ from typing import Annotated, Any, TypeVar
 from aigate.constants import (  # noqa: F401
     CLAIM_ACCESS_REQUEST, CLAIM_BASE_URL, CLAIM_ENV, CLAIM_KEY_SCOPE, CLAIM_KEY_SOURCE, CLAIM_REPOSITORY, CLAIM_TOOL,
     COMPETING_CREDENTIALS, DEFAULT_KEY_SCOPES, ENROLLMENT_CODE_PATTERN, KEY_SCOPE_PATTERN, LABEL_PATTERN,
-    PATTERN_MEANINGS, REASON_PATTERN, MAX_BODY_BYTES, MAX_DURATION_SECONDS,
-    PROBLEM_CONTENT_TYPE, SCOPE_ALL, SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS,
-    KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP,
+    MAX_BODY_BYTES, MAX_DURATION_SECONDS, PATTERN_MEANINGS, PROBLEM_CONTENT_TYPE, REASON_PATTERN, SCOPE_ALL,
+    SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS, KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP,
     TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
-    is_key_scope, normalize_repository, parse_duration, rfc3339,
+    is_key_scope, normalize_repository, parse_duration, pattern_problem, rfc3339,
 )
 # isort: on
 
@@ -77,11 +76,7 @@ class Limit:
                 return f"must be at least {_characters(self.min_length)}"
             if self.max_length is not None and len(value) > self.max_length:
                 return f"must be at most {_characters(self.max_length)}"
-            if self.pattern is not None:
-                import re
-
-                if re.search(self.pattern, value) is None:
-                    return PATTERN_MEANINGS.get(self.pattern, f"must match {self.pattern}")
+            return pattern_problem(self.pattern, value) if self.pattern is not None else None
         elif isinstance(value, int):
             if self.ge is not None and value < self.ge:
                 return f"must be at least {self.ge}"
