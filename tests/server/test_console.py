@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from aigate.protocol import Paths, Role
+from aigate.server.console import sessions
 from aigate.server.console.render import CSP
 
 
@@ -75,7 +76,18 @@ def test_logging_the_device_out_ends_its_console_session(api, team):
     assert boss.get("/console/requests").status_code == 200
     api.client.delete(Paths.CURRENT_DEVICE, headers=team["boss"])
     answer = boss.get("/console/requests")
-    assert answer.status_code == 303 and answer.headers["location"] == "/console/signin"
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/signin?next=%2Fconsole%2Frequests"
+
+
+@pytest.mark.parametrize("where", ["https://evil.example/console", "//evil.example/console", "/console/../v1/me",
+                                   "/consolex", "/console\\evil", "javascript:alert(1)", ""])
+def test_after_signing_in_only_a_console_page_of_this_server_is_a_destination(where):
+    assert sessions.safe_next(where) == "/console"
+
+
+def test_after_signing_in_the_page_asked_for_is_kept():
+    assert sessions.safe_next("/console/requests/7a1e8c448e34121f") == "/console/requests/7a1e8c448e34121f"
+    assert sessions.safe_next("/console/audit?action=access_request.") == "/console/audit?action=access_request."
 
 
 def test_every_page_carries_a_strict_content_security_policy(api, team):

@@ -69,3 +69,16 @@ def test_a_disabled_user_is_refused_at_the_sso_callback(sso, browser, tmp_path):
     assert "gone@corp.example is disabled" in browser.find_element("tag name", "main").text
     browser.get(server.url + "/console/requests")
     assert "/console/signin" in browser.current_url
+
+
+def test_signing_in_from_a_request_link_comes_back_to_that_request(sso, browser, tmp_path):
+    server, provider = sso
+    provider.set_account("ines@corp.example", groups=["eng-leads"])
+    browser.get(server.url + "/console/requests/0123456789abcdef")  # as from a Slack message
+    browser.find_element("link text", "Sign in with SSO").click()
+    sign_in(browser, "ines@corp.example", shots=tmp_path)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda d: "/console/requests/" in d.current_url)
+    assert browser.current_url == server.url + "/console/requests/0123456789abcdef"
+    assert browser.find_element("css selector", "h1").text == "Not found"  # no such request, but signed in

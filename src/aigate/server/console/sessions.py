@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 
 from sqlalchemy import Connection, insert, select, update
@@ -29,6 +30,17 @@ from aigate.server.writer import Job
 LINK_SECONDS = 5 * 60
 SESSION_SECONDS = 8 * 3600
 COOKIE = "__Host-aigate-console"  # __Host-: Secure, Path=/, no Domain (RFC 6265bis cookie prefixes)
+
+
+_NEXT = re.compile(r"/console(/[A-Za-z0-9_./-]*)?(\?[A-Za-z0-9_=&.%-]*)?")
+
+
+def safe_next(path: str | None) -> str:
+    """``path`` when it is a console page of this server (where to go after signing in), else
+    ``/console``: never another site, so a crafted link cannot send a fresh session elsewhere."""
+    if path and len(path) <= 300 and _NEXT.fullmatch(path) and "//" not in path and ".." not in path:
+        return path
+    return "/console"
 
 
 def link_job(caller: Caller, public_url: str) -> Job[tuple[str, int]]:
