@@ -39,7 +39,8 @@ Injection = namedtuple("Injection", "argv_tail set_env")
 
 
 def helper_command(tool: str, server: str, repository: str | None, python: str | None = None) -> list[str]:
-    """The key-helper command line the tool runs: this Python, ``-m aigate key-helper TOOL ...``."""
+    """The key-helper command line the tool runs: this aigate in an isolated interpreter (:mod:`aigate.selfcmd`;
+    nothing is imported from the tool's working directory), ``key-helper TOOL ...``."""
     command = [*selfcmd.module_argv("aigate", python), "key-helper", tool, "--server", server]
     return command + (["--repository", repository] if repository else [])
 
