@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aigate import paths
 from aigate.errors import ConfigError
+from aigate.locking import FileLock
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -76,18 +77,20 @@ def save(record: EnrollmentRecord, path: Path | None = None) -> None:
     """Add or replace ``record`` in ``path`` (mode 0600, written atomically); a corrupt file is replaced, since
     logging in again is its fix."""
     path = path or paths.enrollment_file()
-    data = _read_all(path, strict=False)  # a corrupt file is replaced: logging in again is its fix
-    entry = record._asdict()
-    del entry["server"]
-    data[record.server] = entry
-    paths.write_private(path, json.dumps(data, indent=1).encode())
+    with FileLock(path):  # two logins at once both stay
+        data = _read_all(path, strict=False)  # a corrupt file is replaced: logging in again is its fix
+        entry = record._asdict()
+        del entry["server"]
+        data[record.server] = entry
+        paths.write_private(path, json.dumps(data, indent=1).encode())
 
 
 def forget(server: str, path: Path | None = None) -> bool:
     """Remove the record for ``server``; whether there was one."""
     path = path or paths.enrollment_file()
-    data = _read_all(path, strict=False)
-    if data.pop(server, None) is None:
-        return False
-    paths.write_private(path, json.dumps(data, indent=1).encode())
+    with FileLock(path):
+        data = _read_all(path, strict=False)
+        if data.pop(server, None) is None:
+            return False
+        paths.write_private(path, json.dumps(data, indent=1).encode())
     return True

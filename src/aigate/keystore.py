@@ -237,11 +237,15 @@ def _corrupt_index(index: Path, why: str) -> ConfigError:
 
 def record_scope(scope: str, present: bool, index: Path | None = None) -> None:
     """Add (``present``) or remove ``scope`` in the names-only index (``keys.json`` in the state dir, mode 0600);
-    a corrupt index is rewritten."""
+    a corrupt index is rewritten. Under a lock (:mod:`aigate.locking`): parallel ``keys set`` runs (an IT
+    provisioning script) all stay listed; ConfigError (78) when another process holds it too long."""
+    from aigate.locking import FileLock
+
     index = index or paths.key_index_file()
-    names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
-    names = names | {scope} if present else names - {scope}
-    paths.write_private(index, json.dumps(sorted(names)).encode())
+    with FileLock(index):
+        names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
+        names = names | {scope} if present else names - {scope}
+        paths.write_private(index, json.dumps(sorted(names)).encode())
 
 
 StoredKey = namedtuple("StoredKey", "scope masked")

@@ -40,3 +40,27 @@ def test_a_repositorys_own_aigate_package_is_never_run_as_the_key_helper_or_flus
     assert client.recorded()["helper"]["stdout"] == KEY + "\n"
     time.sleep(3)  # the detached flusher starts at exit; the fake one would have written the marker
     assert not marker.exists()
+
+
+RECORD_SCOPES = """
+import sys
+from pathlib import Path
+from aigate import keystore
+sys.stdin.read()  # released together with the others
+for i in range(40):
+    keystore.record_scope(f"{sys.argv[2]}-{i}", True, Path(sys.argv[1]))
+"""
+
+
+def test_scope_index_writers_started_at_the_same_instant_lose_no_scope(tmp_path):
+    """The read-modify-write of keys.json, from many processes at once, keeps every scope (a lock)."""
+    index = tmp_path / "state" / "keys.json"
+    procs = [subprocess.Popen([sys.executable, "-c", RECORD_SCOPES, str(index), f"p{n}"], stdin=subprocess.PIPE)
+             for n in range(6)]
+    time.sleep(1.0)
+    for proc in procs:
+        proc.stdin.close()
+    assert all(proc.wait(timeout=60) == 0 for proc in procs)
+    from aigate import keystore
+
+    assert len(keystore.stored_scopes(index)) == 6 * 40
