@@ -14,6 +14,7 @@ NotApproved (77); conflict is 1; invalid input and unknown tools are usage error
 from __future__ import annotations
 
 import ssl
+import time
 from typing import Any, TypeVar
 
 import httpx
@@ -80,6 +81,8 @@ class ServerClient:
         self.http = http
         self.server = server
         self.credential = credential
+        # seconds the server's clock was ahead of this computer's at the last answer (its Date header)
+        self.clock_offset: float | None = None
 
     # --- enrollment and identity ---------------------------------------------------------------
 
@@ -221,6 +224,7 @@ class ServerClient:
                 f"cannot reach the aigate server {self.server}: {_why(err)}",
                 hint="check the network (VPN, proxy) and the server URL shown by `aigate status`",
             ) from err
+        self.clock_offset = clock_offset(response.headers.get("date"), time.time())
         if response.status_code == 204:
             return None
         if response.status_code == 404 and if_404 is not None and _problem_code(response) in (
@@ -238,6 +242,17 @@ def _problem_code(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     return data.get("code") if isinstance(data, dict) else None
+
+
+def clock_offset(date_header: str | None, now: float) -> float | None:
+    """Seconds the clock that wrote ``date_header`` (an HTTP date, RFC 9110) is ahead of ``now``;
+    None without a usable header. The header has whole seconds, so this is exact to about 1 s."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(date_header).timestamp() - now if date_header else None
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _why(err: Exception) -> str:

@@ -2,11 +2,16 @@
 
 One file per (server, tool, repository) in the user cache dir (docs/architecture.md, "Decisions both
 sides rely on"): a token issued for one repository never serves another. Files are JSON ``{"server",
-"tool", "repository", "token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so
+"tool", "repository", "token", "clock_offset"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so
 two runs racing leave one whole file. A token is written here only after :mod:`aigate.tokens` verified
 its signature, issuer, audience and times against the server's JWKS; reading it back therefore only
 decodes the payload by hand (no JWT library) and reuses it strictly before ``exp``: leeway never extends
 a cached token.
+``exp`` is the server's time: this computer's clock is read plus ``clock_offset`` (seconds the
+server's clock was ahead of this one when the token was fetched, from its ``Date`` header; see
+:mod:`aigate.tokens`), so a laptop a few minutes off still uses its tokens for their whole lifetime.
+Known limit: a clock set right while a token is cached shifts that token's end by the old offset
+(at most ``tokens.MAX_CLOCK_SKEW_SECONDS``).
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ if TYPE_CHECKING:
 class CachedToken:
     """A cached token: ``token`` (compact JWS) and ``claims`` (its payload, verified when fetched)."""
 
-    __slots__ = ("claims", "token")
+    __slots__ = ("claims", "clock_offset", "token")
 
-    def __init__(self, token: str, claims: dict[str, Any]):
+    def __init__(self, token: str, claims: dict[str, Any], clock_offset: float = 0.0):
         self.token = token
         self.claims = claims
+        self.clock_offset = clock_offset  # seconds the server's clock is ahead of this computer's
 
     @property
     def expires_at(self) -> int:
@@ -81,9 +87,10 @@ def read_valid(
         if [entry["server"], entry["tool"], entry["repository"]] != [server, tool, repository]:
             return None
         claims = unverified_claims(entry["token"])
-        if claims.get("tool") != tool or now >= float(claims["exp"]):
+        offset = float(entry.get("clock_offset") or 0.0)
+        if claims.get("tool") != tool or now + offset >= float(claims["exp"]):
             return None
-        return CachedToken(entry["token"], claims)
+        return CachedToken(entry["token"], claims, offset)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -95,14 +102,17 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o077
 
 
-def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str) -> CachedToken:
-    """Cache a verified token (mode 0600, atomic; the folder made 0700) and return it."""
-    entry = {"server": server, "tool": tool, "repository": repository, "token": token}
+def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str,
+          clock_offset: float = 0.0) -> CachedToken:
+    """Cache a verified token (mode 0600, atomic; the folder made 0700) and return it; ``clock_offset``:
+    seconds the server's clock was ahead of this computer's when it was fetched."""
+    entry = {"server": server, "tool": tool, "repository": repository, "token": token,
+             "clock_offset": clock_offset}
     token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if hasattr(os, "getuid"):
         os.chmod(token_dir, 0o700)
     paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
-    return CachedToken(token, unverified_claims(token))
+    return CachedToken(token, unverified_claims(token), clock_offset)
 
 
 def drop(token_dir: Path, server: str, tool: str, repository: str | None) -> None:

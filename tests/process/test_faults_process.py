@@ -8,9 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from tests.process.conftest import KEY
 
-AIGATE = str(Path(sys.executable).parent / "aigate")  # the console script, as users type it
+AIGATE = str(Path(sys.executable).parent / "aigate")
+SKEWED_CLOCK = Path(__file__).parents[1] / "support" / "skewed_clock"  # the console script, as users type it
 
 
 def plant_fake_aigate(repo: Path, marker: Path) -> None:
@@ -64,3 +66,59 @@ def test_scope_index_writers_started_at_the_same_instant_lose_no_scope(tmp_path)
     from aigate import keystore
 
     assert len(keystore.stored_scopes(index)) == 6 * 40
+
+
+AUTO_POLICY = """
+token_ttl = "10m"
+[tools.claude]
+key_scope = "anthropic"
+[[rules]]
+groups = ["dev"]
+tools = ["*"]
+approval = "auto"
+max_duration = "8h"
+"""
+
+
+@pytest.fixture(scope="module")
+def skewed_servers(tmp_path_factory):
+    """Servers whose clocks are off: the laptop is 2 minutes behind (+120), 2 minutes ahead (-120),
+    or 10 minutes behind (+600)."""
+    from tests.support.server import init_server, start_server
+
+    running = {}
+    try:
+        for skew in (120, -120, 600):
+            data = tmp_path_factory.mktemp(f"skew{skew}") / "data"
+            init_server(data, policy=AUTO_POLICY)
+            running[skew] = start_server(data, env={"PYTHONPATH": str(SKEWED_CLOCK),
+                                                    "SKEWED_CLOCK_SECONDS": str(skew)})
+        yield running
+    finally:
+        for server in running.values():
+            server.stop()
+
+
+def run_with_skew(client, server, tmp_path):
+    from tests.support.server import add_user
+
+    code = add_user(server.data_dir, f"kim.{time.time_ns()}@corp.example", groups=["dev"])
+    env = client.env(FAKE_TOOL_MODE="helper")
+    env.pop("AIGATE_SERVER", None)
+    assert client.run("login", "--server", server.url, "--code", code, env=env).returncode == 0
+    client.run("keys", "set", "anthropic", "--stdin", input=KEY, env=env)
+    return client.run("run", "claude", "-p", "hi", env=env)
+
+
+@pytest.mark.parametrize("skew", [120, -120])
+def test_a_laptop_clock_two_minutes_off_still_runs(client, skewed_servers, tmp_path, skew):
+    done = run_with_skew(client, skewed_servers[skew], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert client.recorded()["helper"]["stdout"] == KEY + "\n"  # the key callback's re-check too
+
+
+def test_a_clock_beyond_the_bound_is_78_naming_the_clock_and_how_far_off(client, skewed_servers, tmp_path):
+    done = run_with_skew(client, skewed_servers[600], tmp_path)
+    assert done.returncode == 78
+    assert "clock is 10 min behind" in done.stderr or "clock is 9 min 59 s behind" in done.stderr, done.stderr
+    assert not client.record.exists()  # the tool never started

@@ -73,3 +73,11 @@ def test_a_cache_folder_others_can_write_is_not_trusted_and_is_made_private_agai
     assert tokencache.read_valid(folder, SERVER, "claude", None, now=1001) is None
     tokencache.store(folder, SERVER, "claude", None, unsigned_token(claims_for(now=1000)))
     assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_cached_token_lives_by_the_servers_clock(tmp_path):
+    """A laptop 2 minutes ahead (offset -120) keeps using a token until the server's exp (issue 7)."""
+    folder = tmp_path
+    tokencache.store(folder, SERVER, "claude", None, unsigned_token(claims_for(now=1000)), clock_offset=-120)
+    assert tokencache.read_valid(folder, SERVER, "claude", None, now=1600 + 119).clock_offset == -120
+    assert tokencache.read_valid(folder, SERVER, "claude", None, now=1600 + 120) is None
