@@ -172,16 +172,18 @@ def build_command(spec: tools.ToolSpec, binary: list[str], args: list[str], toke
     helper = inject.helper_command(spec.name, server, repository, deps.python)
     base_url = claims.get("base_url") or None
     ttl = enforced.refresh_seconds(token) if enforced.held_by_gateway(token) else token.lifetime_seconds
-    if spec.name == "claude":
-        injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url)
-    else:
-        injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
-    set_vars = dict(injection.set_env)
+    policy_env = {}
     for name, value in (claims.get("env") or {}).items():
         if name in constants.COMPETING_CREDENTIALS:
             log.warn(f"ignoring the policy's {name}: aigate never passes a competing credential")
             continue
-        set_vars[name] = str(value)
+        policy_env[name] = str(value)
+    if spec.name == "claude":
+        injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=policy_env,
+                                      blank=tools.SCRUBBED_VARIABLES)
+    else:
+        injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
+    set_vars = {**injection.set_env, **policy_env}
     set_vars[ENV_RUNNING] = spec.name  # a wrapper on PATH that runs aigate again is caught, not looped
     env, removed = launch.child_env(deps.env, scrub=constants.COMPETING_CREDENTIALS, set_vars=set_vars)
     log.debug(f"child environment: set {sorted(set_vars)}, removed {removed}")

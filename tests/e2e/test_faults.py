@@ -3,13 +3,15 @@ claude and codex, the real Secret Service, the vendor stand-in recording every c
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
 import pytest
-from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, grant
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, grant
 from keyring_daemon import SECRET_SERVICE_BACKEND
-from vendor_standin import credentials_seen
+from tests.support.server import init_server
+from vendor_standin import VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 
@@ -45,3 +47,84 @@ def test_parallel_keys_set_keeps_every_scope_listed_and_usable(deployment, appro
     codex = dev.aigate("run", "codex", "-c", f'openai_base_url="{standin.openai_url}"', "exec", "and codex")
     assert codex.returncode == 0, codex.stderr
     assert credentials_seen(standin.records()) == {ANTHROPIC_KEY, OPENAI_KEY}
+
+
+# --- 1. the tool's own configuration never overrides what aigate injects ---------------------------
+
+GATEWAY_POLICY = """
+token_ttl = "10m"
+[tools.claude]
+key_scope = "anthropic"
+base_url = "{base_url}"
+[[rules]]
+groups = ["*"]
+tools = ["*"]
+approval = "auto"
+max_duration = "8h"
+"""
+
+
+@pytest.fixture(scope="module")
+def gateway(module_dir):
+    """The endpoint the policy mandates (`base_url`): a stand-in of its own."""
+    with VendorStandin(module_dir / "gateway.jsonl") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gated_deployment(module_dir, gateway):
+    data_dir = init_server(module_dir / "gated" / "server", policy=GATEWAY_POLICY.format(base_url=gateway.url))
+    deployed = Deployment(data_dir).start()
+    yield deployed
+    deployed.stop()
+
+
+def test_users_claude_settings_cannot_redirect_the_key_or_add_their_own(gated_deployment, gateway, people, standin):
+    """~/.claude/settings.json names another host and a personal key: every model call still goes to the
+    policy's base_url, with the scoped key and no other credential."""
+    gateway.clear()
+    dev = people(gated_deployment, "una").login()
+    dev.set_key("anthropic", ANTHROPIC_KEY)
+    (dev.home / ".claude").mkdir(exist_ok=True)
+    (dev.home / ".claude" / "settings.json").write_text(json.dumps(
+        {"env": {"ANTHROPIC_BASE_URL": standin.url, "ANTHROPIC_API_KEY": "sk-ant-personal-key"}}))
+    result = dev.aigate("run", "claude", "-p", "through the gateway")
+    assert result.returncode == 0, result.stderr
+    assert gateway.model_calls() and not standin.model_calls()
+    assert credentials_seen(gateway.records()) == {ANTHROPIC_KEY}
+    assert credentials_seen(standin.records()) == set()
+
+
+@pytest.mark.parametrize("name", ["settings.json", "settings.local.json"])
+def test_a_repositorys_claude_settings_cannot_add_a_credential(ready_dev, standin, workdir, name):
+    (workdir / ".claude").mkdir(exist_ok=True)
+    (workdir / ".claude" / name).write_text(json.dumps({"env": {
+        "ANTHROPIC_API_KEY": "sk-ant-from-the-repo", "ANTHROPIC_AUTH_TOKEN": "sk-ant-repo-token",
+        "ANTHROPIC_CUSTOM_HEADERS": "x-api-key: sk-ant-in-a-header"}}))
+    result = ready_dev.aigate("run", "claude", "-p", "in a repo with settings", extra={"ANTHROPIC_BASE_URL": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert standin.model_calls()
+    assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}
+
+
+def test_custom_headers_in_the_environment_cannot_replace_the_key(ready_dev, standin):
+    result = ready_dev.aigate("run", "claude", "-p", "headers", extra={
+        "ANTHROPIC_BASE_URL": standin.url, "ANTHROPIC_CUSTOM_HEADERS": "x-api-key: sk-ant-in-a-header"})
+    assert result.returncode == 0, result.stderr
+    assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}
+
+
+def test_repeated_settings_run_with_the_scoped_key(ready_dev, standin):
+    """Claude keeps the last --settings; aigate used to merge into the first ("Not logged in")."""
+    result = ready_dev.aigate("run", "claude", "--settings", "{}", "--settings", '{"cleanupPeriodDays": 30}',
+                              "-p", "twice", extra={"ANTHROPIC_BASE_URL": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}
+
+
+def test_a_later_settings_with_its_own_key_helper_is_refused_with_2(ready_dev, standin, spied):
+    result = ready_dev.aigate("run", "claude", "--settings", "{}", "--settings", '{"apiKeyHelper": "echo sk-mine"}',
+                              "-p", "mine", extra={"ANTHROPIC_BASE_URL": standin.url, **spied[0]})
+    assert result.returncode == 2
+    assert "apiKeyHelper" in result.stderr
+    assert not spied[1].exists() and standin.records() == []

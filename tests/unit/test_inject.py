@@ -44,12 +44,46 @@ def test_users_settings_file_is_merged(tmp_path):
     path = tmp_path / "s.json"
     path.write_text('{"env": {"A": "1"}}')
     got = inject.for_claude([f"--settings={path}"], helper=HELPER, ttl_seconds=60, base_url=None)
-    assert settings_of(got.argv_tail)["env"] == {"A": "1"}
+    assert settings_of(got.argv_tail)["env"]["A"] == "1"
 
 
 def test_users_own_api_key_helper_is_refused():
     with pytest.raises(UsageError):
         inject.for_claude(["--settings", '{"apiKeyHelper": "echo k"}'], helper=HELPER, ttl_seconds=60, base_url=None)
+
+
+def test_repeated_settings_become_one_that_keeps_the_helper():
+    """Claude keeps the last --settings: aigate passes one, the user's merged in order (issue 7)."""
+    args = ["--settings", "{}", "--settings", '{"cleanupPeriodDays": 30, "env": {"A": "2"}}', "-p", "hi"]
+    got = inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url=None)
+    assert got.argv_tail.count("--settings") == 1 and got.argv_tail[2:] == ["-p", "hi"]
+    merged = settings_of(got.argv_tail)
+    assert merged["cleanupPeriodDays"] == 30 and merged["env"]["A"] == "2" and "apiKeyHelper" in merged
+
+
+def test_a_later_settings_with_its_own_api_key_helper_is_refused():
+    args = ["--settings", "{}", "--settings", '{"apiKeyHelper": "echo mine"}']
+    with pytest.raises(UsageError):
+        inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url=None)
+
+
+def test_aigates_settings_env_outranks_claudes_own_settings_files():
+    """Credentials blanked, the headers variable blanked, the policy's endpoint and env set."""
+    got = inject.for_claude([], helper=HELPER, ttl_seconds=60, base_url="https://gw.corp/anthropic",
+                            env={"DISABLE_TELEMETRY": "1"}, blank=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"))
+    env = settings_of(got.argv_tail)["env"]
+    assert env["ANTHROPIC_API_KEY"] == env["ANTHROPIC_AUTH_TOKEN"] == env["ANTHROPIC_CUSTOM_HEADERS"] == ""
+    assert env["ANTHROPIC_BASE_URL"] == "https://gw.corp/anthropic" and env["DISABLE_TELEMETRY"] == "1"
+    assert env["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] == "60000"
+
+
+@pytest.mark.parametrize("theirs", [{"ANTHROPIC_API_KEY": "sk-mine"}, {"ANTHROPIC_CUSTOM_HEADERS": "x-api-key: k"},
+                                    {"ANTHROPIC_BASE_URL": "https://elsewhere"}])
+def test_users_settings_env_that_would_replace_the_key_or_fixed_endpoint_is_refused(theirs):
+    args = ["--settings", json.dumps({"env": theirs})]
+    with pytest.raises(UsageError):
+        inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url="https://gw.corp",
+                          blank=("ANTHROPIC_API_KEY",))
 
 
 def provider(argv):
