@@ -128,3 +128,26 @@ def test_a_later_settings_with_its_own_key_helper_is_refused_with_2(ready_dev, s
     assert result.returncode == 2
     assert "apiKeyHelper" in result.stderr
     assert not spied[1].exists() and standin.records() == []
+
+
+# --- 2. code from the working directory is never run as part of aigate ------------------------------
+
+def test_a_repositorys_own_aigate_package_is_not_the_key_helper(ready_dev, standin, workdir, deployment):
+    package = workdir / "aigate"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text("print('sk-ant-fake-from-the-repository')\n")
+    (package / "spool.py").write_text("")
+    before = {kind: len(deployment.sessions(kind)) for kind in ("start", "end")}
+    result = ready_dev.aigate("run", "claude", "-p", "hi", extra={"ANTHROPIC_BASE_URL": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}
+
+    def recorded() -> bool:
+        return all(any(e["actor"] == ready_dev.email for e in deployment.sessions(kind)[before[kind]:])
+                   for kind in ("start", "end"))
+
+    deadline = time.monotonic() + 20
+    while not recorded() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert recorded(), deployment.audit()[-4:]
