@@ -82,13 +82,13 @@ max_duration = "8h"
 
 @pytest.fixture(scope="module")
 def skewed_servers(tmp_path_factory):
-    """Servers whose clocks are off: the laptop is 2 minutes behind (+120), 2 minutes ahead (-120),
-    or 10 minutes behind (+600)."""
+    """Servers whose clocks are right (0) or off: the laptop is 2 minutes behind (+120), 2 minutes
+    ahead (-120), or 10 minutes behind (+600)."""
     from tests.support.server import init_server, start_server
 
     running = {}
     try:
-        for skew in (120, -120, 600):
+        for skew in (0, 120, -120, 600):
             data = tmp_path_factory.mktemp(f"skew{skew}") / "data"
             init_server(data, policy=AUTO_POLICY)
             running[skew] = start_server(data, env={"PYTHONPATH": str(SKEWED_CLOCK),
@@ -99,15 +99,19 @@ def skewed_servers(tmp_path_factory):
             server.stop()
 
 
-def run_with_skew(client, server, tmp_path):
+def logged_in(client, server) -> dict[str, str]:
+    """The environment of a new user logged in to ``server`` (approval: auto) with the anthropic key."""
     from tests.support.server import add_user
 
     code = add_user(server.data_dir, f"kim.{time.time_ns()}@corp.example", groups=["dev"])
     env = client.env(FAKE_TOOL_MODE="helper")
-    env.pop("AIGATE_SERVER", None)
     assert client.run("login", "--server", server.url, "--code", code, env=env).returncode == 0
-    client.run("keys", "set", "anthropic", "--stdin", input=KEY, env=env)
-    return client.run("run", "claude", "-p", "hi", env=env)
+    assert client.run("keys", "set", "anthropic", "--stdin", input=KEY, env=env).returncode == 0
+    return env
+
+
+def run_with_skew(client, server, tmp_path):
+    return client.run("run", "claude", "-p", "hi", env=logged_in(client, server))
 
 
 @pytest.mark.parametrize("skew", [120, -120])
@@ -122,3 +126,18 @@ def test_a_clock_beyond_the_bound_is_78_naming_the_clock_and_how_far_off(client,
     assert done.returncode == 78
     assert "clock is 10 min behind" in done.stderr or "clock is 9 min 59 s behind" in done.stderr, done.stderr
     assert not client.record.exists()  # the tool never started
+
+
+# --- 4. proxies as curl reads them -----------------------------------------------------------------
+
+def test_a_socks_proxy_with_no_proxy_covering_the_server_runs_and_a_dead_one_is_69_naming_it(
+        client, skewed_servers):
+    env = logged_in(client, skewed_servers[0])
+    dead = {**env, "ALL_PROXY": "socks5://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}  # port 9: dead
+    refused = client.run("run", "claude", "-p", "hi", env=dead)
+    assert refused.returncode == 69, refused.stderr
+    assert "ALL_PROXY=socks5://127.0.0.1:9" in refused.stderr
+    assert not client.record.exists()
+    done = client.run("run", "claude", "-p", "hi", env={**dead, "NO_PROXY": "10.0.0.0/8, 127.0.0.0/8"})
+    assert done.returncode == 0, done.stderr
+    assert client.recorded()["helper"]["stdout"] == KEY + "\n"
