@@ -34,7 +34,7 @@ from aigate import (
     tokencache,
     tools,
 )
-from aigate.errors import AigateError, ConfigError, NotApproved, ToolNotExecutable, ToolNotFound
+from aigate.errors import AigateError, ConfigError, ExitCode, NotApproved, ServerUnreachable, ToolNotExecutable, ToolNotFound
 from aigate.tokencache import CachedToken
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
@@ -46,8 +46,14 @@ def _fetch(server: str, tool: str, repository: str | None, issuer: str, ca_bundl
     from aigate import connect, tokens
 
     client = connect.device_client(server, store=keystore.open_keystore(), ca_bundle=ca_bundle)
-    with client.http:
-        return tokens.fetch_token(client, tool=tool, repository=repository, issuer=issuer, now=time.time())
+    try:
+        with client.http:
+            return tokens.fetch_token(client, tool=tool, repository=repository, issuer=issuer, now=time.time())
+    except AigateError as err:
+        if err.exit_code != ExitCode.FAILED:
+            raise
+        # 1 is a tool's generic failure: an answer of the server aigate cannot use is "unusable" (69)
+        raise ServerUnreachable(err.message, hint=err.hint) from err
 
 
 def _detect_repository() -> str | None:
@@ -180,7 +186,7 @@ def build_command(spec: tools.ToolSpec, binary: list[str], args: list[str], toke
         policy_env[name] = str(value)
     if spec.name == "claude":
         injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=policy_env,
-                                      blank=tools.SCRUBBED_VARIABLES)
+                                      blank=constants.COMPETING_CREDENTIALS)
     else:
         injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
     set_vars = {**injection.set_env, **policy_env}

@@ -62,9 +62,6 @@ def _sh_quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\"'\"'") + "'"
 
 
-CLAUDE_HEADERS_VARIABLE = "ANTHROPIC_CUSTOM_HEADERS"  # "Name: value" lines; an x-api-key line replaces the key
-
-
 def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None,
                env: dict[str, str] | None = None, blank: tuple[str, ...] = ()) -> Injection:
     """Claude's argv tail and variables: one ``--settings`` carrying aigate's ``apiKeyHelper`` and ``env``.
@@ -74,13 +71,13 @@ def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, bas
     ``settings.local.json`` (no trust prompt in ``-p`` mode) over its process environment, and the
     ``env`` and ``apiKeyHelper`` of a ``--settings`` flag over all of those; only IT's managed settings
     outrank the flag. So the process environment alone is not enough: aigate's ``--settings`` also
-    carries, in ``env``, every name of ``blank`` (competing credentials) and ``ANTHROPIC_CUSTOM_HEADERS``
-    set to "" (Claude takes an empty value as unset), the helper's TTL, the policy's ``base_url`` and the
+    carries, in ``env``, every name of ``blank`` (the competing credentials, ``ANTHROPIC_CUSTOM_HEADERS``
+    among them) set to "" (Claude takes an empty value as unset), the helper's TTL, the policy's ``base_url`` and the
     policy's ``env`` (``env``). Claude keeps only the *last* ``--settings``: the user's, however many,
     are merged in order into the one aigate passes, aigate's values on top. A user's ``--settings``
     that sets ``apiKeyHelper``, one of those credentials, or the endpoint the policy fixes is refused (2).
     """
-    ours_env = {name: "" for name in (*blank, CLAUDE_HEADERS_VARIABLE)}
+    ours_env = {name: "" for name in blank}
     ours_env.update(env or {})
     ours_env["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] = str(ttl_seconds * 1000)
     if base_url:

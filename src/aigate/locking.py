@@ -26,7 +26,7 @@ class FileLock:
         self.timeout = timeout
         self._fd: int | None = None
 
-    def __enter__(self) -> FileLock:
+    def __enter__(self) -> FileLock:  # noqa: PYI034 - typing.Self costs an import on the warm path
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + self.timeout

@@ -3,6 +3,7 @@ working directory, races between aigate processes, waits without an end."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -33,11 +34,11 @@ def test_a_repositorys_own_aigate_package_is_never_run_as_the_key_helper_or_flus
     plant_fake_aigate(client.tmp, marker)
     env = client.env(FAKE_TOOL_MODE="helper")
     done = subprocess.run([AIGATE, "run", "claude", "-p", "hi"], cwd=client.tmp, env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert client.recorded()["helper"]["stdout"] == KEY + "\n"
     codex = subprocess.run([AIGATE, "run", "codex", "exec", "hi"], cwd=client.tmp, env=env,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60, check=False)
     assert codex.returncode == 0, codex.stderr
     assert client.recorded()["helper"]["stdout"] == KEY + "\n"
     time.sleep(3)  # the detached flusher starts at exit; the fake one would have written the marker
@@ -124,7 +125,7 @@ def test_a_laptop_clock_two_minutes_off_still_runs(client, skewed_servers, tmp_p
 def test_a_clock_beyond_the_bound_is_78_naming_the_clock_and_how_far_off(client, skewed_servers, tmp_path):
     done = run_with_skew(client, skewed_servers[600], tmp_path)
     assert done.returncode == 78
-    assert "clock is 10 min behind" in done.stderr or "clock is 9 min 59 s behind" in done.stderr, done.stderr
+    assert re.search(r"clock is (10 min( \d+ s)?|9 min \d+ s) behind the aigate server", done.stderr), done.stderr
     assert not client.record.exists()  # the tool never started
 
 

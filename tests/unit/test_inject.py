@@ -7,6 +7,7 @@ import tomllib
 import pytest
 
 from aigate import inject
+from aigate.constants import COMPETING_CREDENTIALS
 from aigate.errors import UsageError
 
 HELPER = ["/opt/py thon/bin/python", "-m", "aigate", "key-helper", "claude", "--server", "https://s.test"]
@@ -70,7 +71,7 @@ def test_a_later_settings_with_its_own_api_key_helper_is_refused():
 def test_aigates_settings_env_outranks_claudes_own_settings_files():
     """Credentials blanked, the headers variable blanked, the policy's endpoint and env set."""
     got = inject.for_claude([], helper=HELPER, ttl_seconds=60, base_url="https://gw.corp/anthropic",
-                            env={"DISABLE_TELEMETRY": "1"}, blank=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"))
+                            env={"DISABLE_TELEMETRY": "1"}, blank=COMPETING_CREDENTIALS)
     env = settings_of(got.argv_tail)["env"]
     assert env["ANTHROPIC_API_KEY"] == env["ANTHROPIC_AUTH_TOKEN"] == env["ANTHROPIC_CUSTOM_HEADERS"] == ""
     assert env["ANTHROPIC_BASE_URL"] == "https://gw.corp/anthropic" and env["DISABLE_TELEMETRY"] == "1"
@@ -83,7 +84,7 @@ def test_users_settings_env_that_would_replace_the_key_or_fixed_endpoint_is_refu
     args = ["--settings", json.dumps({"env": theirs})]
     with pytest.raises(UsageError):
         inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url="https://gw.corp",
-                          blank=("ANTHROPIC_API_KEY",))
+                          blank=COMPETING_CREDENTIALS)
 
 
 def provider(argv):

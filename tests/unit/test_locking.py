@@ -8,9 +8,8 @@ from aigate.locking import FileLock
 
 def test_a_held_lock_is_waited_for_a_bounded_time_and_named(tmp_path):
     target = tmp_path / "keys.json"
-    with FileLock(target), pytest.raises(ConfigError) as err:
-        with FileLock(target, timeout=0.2):
-            pass
+    with FileLock(target), pytest.raises(ConfigError) as err, FileLock(target, timeout=0.2):
+        pass
     assert ".keys.json.lock" in err.value.message and err.value.exit_code == 78
 
 

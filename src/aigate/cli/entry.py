@@ -117,7 +117,7 @@ def boundary(action: Callable[[], int]) -> int:
             import traceback
 
             traceback.print_exc()
-        return 1
+        return int(ExitCode.SOFTWARE)
 
 
 def report(err: AigateError) -> None:
