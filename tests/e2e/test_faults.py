@@ -4,11 +4,12 @@ claude and codex, the real Secret Service, the vendor stand-in recording every c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 
 import pytest
-from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, grant
+from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, grant, set_origin
 from keyring_daemon import SECRET_SERVICE_BACKEND
 from tests.support.server import init_server
 from vendor_standin import VendorStandin, credentials_seen
@@ -151,3 +152,27 @@ def test_a_repositorys_own_aigate_package_is_not_the_key_helper(ready_dev, stand
     while not recorded() and time.monotonic() < deadline:
         time.sleep(0.3)
     assert recorded(), deployment.audit()[-4:]
+
+
+# --- 3. repository detection never fails open --------------------------------------------------------
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a repository to another user needs root")
+def test_another_users_repository_whose_remote_is_denied_is_refused_with_77(ready_dev, standin, workdir, spied):
+    """git refuses the repository ("dubious ownership"); it used to count as no repository, exit 0."""
+    set_origin(workdir, "git@github.com:Corp/secret-weights.git")
+    subprocess.run(["chown", "-R", "nobody", str(workdir)], check=True)
+    result = ready_dev.aigate("run", "claude", "-p", "in someone else's denied repo",
+                              extra={"ANTHROPIC_BASE_URL": standin.url, **spied[0]})
+    assert result.returncode == 77, result.stderr
+    assert "github.com/corp/secret-weights" in result.stderr
+    assert not spied[1].exists() and standin.records() == []
+
+
+def test_a_repository_that_cannot_be_read_is_78_naming_it(ready_dev, standin, workdir, spied):
+    (workdir / ".git").rename(workdir / "moved.git")
+    (workdir / ".git").write_text("gitdir: /nonexistent/worktree\n")
+    result = ready_dev.aigate("run", "claude", "-p", "in a broken repo", extra={"ANTHROPIC_BASE_URL": standin.url,
+                                                                             **spied[0]})
+    assert result.returncode == 78, result.stderr
+    assert str(workdir) in result.stderr and "safe.directory" in result.stderr
+    assert not spied[1].exists() and standin.records() == []
