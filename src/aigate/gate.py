@@ -34,7 +34,15 @@ from aigate import (
     tokencache,
     tools,
 )
-from aigate.errors import AigateError, ConfigError, ExitCode, NotApproved, ServerUnreachable, ToolNotExecutable, ToolNotFound
+from aigate.errors import (
+    AigateError,
+    ConfigError,
+    ExitCode,
+    NotApproved,
+    ServerUnreachable,
+    ToolNotExecutable,
+    ToolNotFound,
+)
 from aigate.tokencache import CachedToken
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)

@@ -66,7 +66,7 @@ def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, bas
                env: dict[str, str] | None = None, blank: tuple[str, ...] = ()) -> Injection:
     """Claude's argv tail and variables: one ``--settings`` carrying aigate's ``apiKeyHelper`` and ``env``.
 
-    Which layer wins (FIELD_NOTES.md, observed with the pinned release): Claude applies ``env`` from the
+    Which layer wins (docs/tools.md, observed with the pinned release): Claude applies ``env`` from the
     user's ``~/.claude/settings.json``, the repository's ``.claude/settings.json`` and
     ``settings.local.json`` (no trust prompt in ``-p`` mode) over its process environment, and the
     ``env`` and ``apiKeyHelper`` of a ``--settings`` flag over all of those; only IT's managed settings
@@ -84,7 +84,7 @@ def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, bas
         ours_env["ANTHROPIC_BASE_URL"] = base_url
     process_env = {k: ours_env[k] for k in ("CLAUDE_CODE_API_KEY_HELPER_TTL_MS", "ANTHROPIC_BASE_URL") if k in ours_env}
     found = _find_options(user_args, "--settings")
-    theirs: dict = {}
+    theirs: dict[str, Any] = {}
     for _start, _end, value in found:
         layer = _load_claude_settings(value)
         _check_claude_settings(layer, ours_env, fixed={"ANTHROPIC_BASE_URL"} if base_url else set())
@@ -99,7 +99,7 @@ def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, bas
     return Injection(list(user_args[:first]) + ours + rest, process_env)
 
 
-def _check_claude_settings(layer: dict, ours_env: dict[str, str], fixed: set[str]) -> None:
+def _check_claude_settings(layer: dict[str, Any], ours_env: dict[str, str], fixed: set[str]) -> None:
     """Refuse (2) a user's ``--settings`` that would replace the key or the endpoint aigate sets."""
     if "apiKeyHelper" in layer:
         raise UsageError(

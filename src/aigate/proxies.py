@@ -1,6 +1,6 @@
 """Which proxy a request to a URL goes through: the proxy variables read the way curl reads them.
 
-httpx reads them differently (FIELD_NOTES.md: CIDR ranges in ``NO_PROXY`` are ignored; SOCKS needs
+httpx reads them differently (docs/tools.md: CIDR ranges in ``NO_PROXY`` are ignored; SOCKS needs
 its ``socks`` extra), so aigate decides here, for every HTTP call it makes, and hands httpx one proxy
 or none. Rules, from curl(1) "ENVIRONMENT" and its ``--noproxy``:
 
@@ -22,13 +22,16 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections import namedtuple
+from collections.abc import Mapping
 from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # url: the proxy's URL as the variable gives it (scheme added); variable: its name, e.g. "ALL_PROXY".
 Proxy = namedtuple("Proxy", "url variable")
 
 
-def proxy_for(url: str, env: dict[str, str] | None = None) -> Proxy | None:
+def proxy_for(url: str, env: Mapping[str, str] | None = None) -> Proxy | None:
     """The proxy for a request to ``url`` under ``env`` (default: this process's), or None (direct)."""
     env = os.environ if env is None else env
     parts = urlsplit(url)
@@ -42,7 +45,7 @@ def proxy_for(url: str, env: dict[str, str] | None = None) -> Proxy | None:
     return Proxy(value if "://" in value else f"http://{value}", variable)
 
 
-def _first(env, names) -> tuple[str, str] | None:
+def _first(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
     for name in names:
         value = (env.get(name) or "").strip()
         if value:
@@ -50,7 +53,7 @@ def _first(env, names) -> tuple[str, str] | None:
     return None
 
 
-def _first_value(env, names) -> str:
+def _first_value(env: Mapping[str, str], names: tuple[str, ...]) -> str:
     found = _first(env, names)
     return found[1] if found else ""
 
@@ -65,7 +68,7 @@ def bypassed(host: str, port: int | None, no_proxy: str) -> bool:
     return any(_matches(entry.lower(), host, port, address) for entry in entries)
 
 
-def _matches(entry: str, host: str, port: int | None, address) -> bool:
+def _matches(entry: str, host: str, port: int | None, address: IPAddress | None) -> bool:
     entry, entry_port = _split_port(entry)
     if entry_port is not None and entry_port != port:
         return False
@@ -89,7 +92,7 @@ def _split_port(entry: str) -> tuple[str, int | None]:
     return entry, None
 
 
-def _address(host: str):
+def _address(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:

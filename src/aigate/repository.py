@@ -180,7 +180,8 @@ def _spawn(argv: list[str], timeout: float) -> tuple[int, str, str]:
         os.close(out_r)
         os.close(err_r)
     status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    return status, *(b"".join(chunks[fd]).decode("utf-8", "replace") for fd in (out_r, err_r))
+    stdout, stderr = (b"".join(chunks[fd]).decode("utf-8", "replace") for fd in (out_r, err_r))
+    return status, stdout, stderr
 
 
 def _subprocess(argv: list[str], timeout: float) -> tuple[int, str, str]:

@@ -39,7 +39,7 @@ def test_parallel_keys_set_keeps_every_scope_listed_and_usable(deployment, appro
         proc.stdin.write(keys[scope] + "\n")
     for proc in procs.values():
         proc.stdin.close()
-    for scope, proc in procs.items():
+    for proc in procs.values():
         assert proc.wait(timeout=120) == 0, proc.stderr.read()
     listed = dev.ok("keys", "list").stdout
     assert all(scope in listed for scope in PARALLEL_SCOPES), listed
@@ -102,7 +102,8 @@ def test_a_repositorys_claude_settings_cannot_add_a_credential(ready_dev, standi
     (workdir / ".claude" / name).write_text(json.dumps({"env": {
         "ANTHROPIC_API_KEY": "sk-ant-from-the-repo", "ANTHROPIC_AUTH_TOKEN": "sk-ant-repo-token",
         "ANTHROPIC_CUSTOM_HEADERS": "x-api-key: sk-ant-in-a-header"}}))
-    result = ready_dev.aigate("run", "claude", "-p", "in a repo with settings", extra={"ANTHROPIC_BASE_URL": standin.url})
+    result = ready_dev.aigate("run", "claude", "-p", "in a repo with settings",
+                              extra={"ANTHROPIC_BASE_URL": standin.url})
     assert result.returncode == 0, result.stderr
     assert standin.model_calls()
     assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tests.process.conftest import KEY
 
 AIGATE = str(Path(sys.executable).parent / "aigate")

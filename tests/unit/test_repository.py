@@ -163,7 +163,7 @@ def test_http_forms_name_the_host_and_path_git_requests(remote, tmp_path):
     seen = []
 
     class Recorder(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             seen.append(self.path)
             self.send_response(404)
             self.end_headers()
