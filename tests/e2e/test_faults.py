@@ -11,8 +11,9 @@ import time
 import pytest
 from deployment import ANTHROPIC_KEY, OPENAI_KEY, VENV_BIN, Deployment, grant, set_origin
 from keyring_daemon import SECRET_SERVICE_BACKEND
-from tests.support.server import init_server
-from vendor_standin import VendorStandin, credentials_seen
+
+from harness.server import init_server
+from harness.vendor_standin import VendorStandin, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

@@ -86,7 +86,7 @@ max_duration = "8h"
 def skewed_servers(tmp_path_factory):
     """Servers whose clocks are right (0) or off: the laptop is 2 minutes behind (+120), 2 minutes
     ahead (-120), or 10 minutes behind (+600)."""
-    from tests.support.server import init_server, start_server
+    from harness.server import init_server, start_server
 
     running = {}
     try:
@@ -103,7 +103,7 @@ def skewed_servers(tmp_path_factory):
 
 def logged_in(client, server) -> dict[str, str]:
     """The environment of a new user logged in to ``server`` (approval: auto) with the anthropic key."""
-    from tests.support.server import add_user
+    from harness.server import add_user
 
     code = add_user(server.data_dir, f"kim.{time.time_ns()}@corp.example", groups=["dev"])
     env = client.env(FAKE_TOOL_MODE="helper")
