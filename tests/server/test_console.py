@@ -204,3 +204,20 @@ def test_signing_out_ends_the_session(api, team):
     answer = boss.post("/console/signout", {"csrf": boss.csrf()})
     assert answer.status_code == 303 and "Max-Age=0" in answer.headers["set-cookie"]
     assert boss.get("/console/requests").status_code == 303
+
+
+def test_the_sweep_forgets_links_and_sessions_a_day_after_they_ended(api, team):
+    from sqlalchemy import func, select
+
+    from aigate.server.models import console_links, console_sessions
+    from aigate.server.writer import write_now
+
+    sign_in(api, team["boss"])
+    link_for(api, team["boss"])  # never used
+    def count(table) -> int:
+        with api.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+
+    assert (count(console_links), count(console_sessions)) == (2, 1)
+    write_now(api.engine, sessions.sweep_job, lambda: api.clock() + sessions.SESSION_SECONDS + 86400 + 1)
+    assert (count(console_links), count(console_sessions)) == (0, 0)

@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, device_flow, live, problems, sso_logins
+from aigate.server import access, device_flow, live, outbox, problems, sso_logins
+from aigate.server.console import sessions as console_sessions
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.gateway_fastpath import GatewayFastPath
 from aigate.server.routes import ROUTERS
@@ -70,7 +71,7 @@ async def _sweep_forever(services: Services, every: float) -> None:
     while True:
         try:
             await services.writer.submit(access.sweep_job)
-            for sweep in (device_flow.sweep_job, sso_logins.sweep_job):
+            for sweep in (device_flow.sweep_job, sso_logins.sweep_job, outbox.sweep_job, console_sessions.sweep_job):
                 await services.writer.submit(sweep)
         except Exception as err:  # noqa: BLE001 - keep sweeping; the database may come back
             log.warning("sweep failed: %s", type(err).__name__)

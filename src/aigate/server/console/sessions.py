@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from aigate.protocol import ProblemCode, Role
 from aigate.server.audit import AuditEvent
@@ -150,3 +150,11 @@ def cookie_header(value: str, max_age: int = SESSION_SECONDS) -> str:
     """The Set-Cookie value: Secure, HttpOnly, SameSite=Strict, host-only, Path=/."""
     return f"{COOKIE}={value}; Max-Age={max_age}; Path=/; Secure; HttpOnly; SameSite=Strict"
 
+
+
+def sweep_job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
+    """Job: forget links and sessions that ended more than a day ago (they hold only digests)."""
+    gone = conn.execute(delete(console_links).where(console_links.c.expires_at <= now - 86400)).rowcount
+    gone += conn.execute(delete(console_sessions).where(or_(console_sessions.c.expires_at <= now - 86400,
+                                                            console_sessions.c.ended_at <= now - 86400))).rowcount
+    return gone, []
