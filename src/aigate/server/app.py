@@ -21,6 +21,7 @@ from aigate.server import access, device_flow, live, outbox, problems, sso_login
 from aigate.server.console import sessions as console_sessions
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.gateway_fastpath import GatewayFastPath
+from aigate.server.policy_reload import PolicyWatcher
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
 from aigate.server.settings import Settings
@@ -38,11 +39,15 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_sweep_forever(services, sweep_seconds)), *live.start(services, app.state)]
+        watcher = asyncio.create_task(PolicyWatcher(services).run())
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             if services.oidc is not None:
                 await services.oidc.aclose()
             services.close()
@@ -63,7 +68,7 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory of ``aigate-server serve`` (one call per worker process)."""
-    return create_app(open_services(Settings.resolve()))
+    return create_app(open_services(Settings.resolve(), last_good_policy=True))
 
 
 async def _sweep_forever(services: Services, every: float) -> None:
