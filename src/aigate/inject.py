@@ -12,8 +12,10 @@ Both tools call aigate back for the key, so the key never goes into argv, the en
   and ``-c model_provider="aigate"``; Codex ignores ``OPENAI_API_KEY`` with its built-in provider and
   honours ``CODEX_API_KEY`` only in ``exec``. ``refresh_interval_ms`` in the auth table makes it call
   back. A user's own ``-c model_provider=`` / ``model_providers.*`` is refused (2): Codex takes one
-  provider. The provider's base URL is the token's ``base_url``, else the user's ``-c
-  openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml``, else OpenAI's.
+  provider. The provider's base URL is the token's ``base_url`` (the policy), else the user's ``-c
+  openai_base_url=``, else ``OPENAI_BASE_URL`` in the environment, else ``openai_base_url`` in
+  ``$CODEX_HOME/config.toml``, else OpenAI's: the settings Codex's own OpenAI provider honours, which
+  the provider aigate defines would otherwise hide.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ENV_OPENAI_BASE_URL = "OPENAI_BASE_URL"  # honoured by Codex's built-in OpenAI provider
 HELPER_TIMEOUT_MS = 30_000  # a callback that must fetch a fresh token may take a few seconds
 
 
@@ -160,7 +163,8 @@ def for_codex(
     openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml`` (``env``: the
     environment the tool will get), else OpenAI's. UsageError (2) when the user sets a provider."""
     user_base_url = _check_codex_overrides(user_args)
-    url = base_url or user_base_url or _codex_config_base_url(env) or OPENAI_DEFAULT_BASE_URL
+    url = (base_url or user_base_url or (env.get(ENV_OPENAI_BASE_URL) or "").strip() or _codex_config_base_url(env)
+           or OPENAI_DEFAULT_BASE_URL)
     auth = (f"{{command={_toml(helper[0])}, args=[{', '.join(_toml(a) for a in helper[1:])}], "
             f"refresh_interval_ms={ttl_seconds * 1000}, timeout_ms={HELPER_TIMEOUT_MS}}}")
     provider = f'{{name="aigate", base_url={_toml(url)}, wire_api="responses", auth={auth}}}'

@@ -106,14 +106,21 @@ def test_codex_gets_a_provider_whose_auth_command_is_the_helper():
     assert got.argv_tail[2:] == ["-c", 'model_provider="aigate"', "exec", "hi"]
 
 
-def test_codex_base_url_prefers_the_token_then_argv_then_config_then_openai(tmp_path):
+def test_codex_base_url_prefers_the_token_then_argv_then_env_then_config_then_openai(tmp_path):
     (tmp_path / "config.toml").write_text('openai_base_url = "https://from-config.test/v1"\n')
-    env = {"CODEX_HOME": str(tmp_path)}
+    env = {"CODEX_HOME": str(tmp_path), "OPENAI_BASE_URL": "https://from-env.test/v1"}
     user = ["-c", 'openai_base_url="https://from-argv.test/v1"']
     assert provider(codex(user, "https://policy.test", env).argv_tail)["base_url"] == "https://policy.test"
     assert provider(codex(user, None, env).argv_tail)["base_url"] == "https://from-argv.test/v1"
-    assert provider(codex([], None, env).argv_tail)["base_url"] == "https://from-config.test/v1"
+    assert provider(codex([], None, env).argv_tail)["base_url"] == "https://from-env.test/v1"
+    assert provider(codex([], None, {"CODEX_HOME": str(tmp_path)}).argv_tail)["base_url"] == "https://from-config.test/v1"
     assert provider(codex([]).argv_tail)["base_url"] == inject.OPENAI_DEFAULT_BASE_URL
+
+
+def test_openai_base_url_from_the_environment_is_honoured_for_codex_when_the_policy_sets_none():
+    got = codex(["exec", "hi"], None, {"HOME": "/nonexistent", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+
+    assert provider(got.argv_tail)["base_url"] == "http://127.0.0.1:9/v1"
 
 
 @pytest.mark.parametrize("args", [["-c", 'model_provider="openai"'], ["--config=model_providers.x={}"],
