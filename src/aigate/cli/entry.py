@@ -124,8 +124,11 @@ def report(err: AigateError) -> None:
     """Print ``err`` as ``aigate: <message>`` and ``aigate: to fix: <hint>`` on stderr, terminal escapes shown
     escaped."""
     print(f"aigate: {log.printable(err.message)}", file=sys.stderr)  # messages may quote the server
-    if err.hint:
-        print(f"aigate: to fix: {log.printable(err.hint)}", file=sys.stderr)
+    if err.hint:  # one line, or several ways out, one per line
+        first, *more = err.hint.splitlines()
+        print(f"aigate: to fix: {log.printable(first)}", file=sys.stderr)
+        for line in more:
+            print(f"aigate:   {log.printable(line)}", file=sys.stderr)
     sys.stderr.flush()
 
 

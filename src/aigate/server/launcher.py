@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+from aigate.installer import add_extra
+
 # The import names of the ``server`` extra's distributions (pyproject.toml, [project.optional-dependencies]).
 SERVER_MODULES = ("fastapi", "pydantic", "uvicorn", "sqlalchemy", "alembic")
 EXIT_CONFIG = 78
@@ -46,19 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[:1] in (["-h"], ["--help"]):
         print("Usage: aigate-server COMMAND [OPTIONS]\n\n"
               "The aigate approval server. Its commands need the server extra, which is not installed here:\n"
-              f"  {install_hint()}\n\n"
+              f"  {add_extra('server')}\n\n"
               "Developers' laptops need only the `aigate` command.")
         sys.exit(0 if args else 2)
     print(f"aigate-server: the approval server needs aigate's server extra, which is not installed here "
-          f"(no {', '.join(missing)}): {install_hint()}", file=sys.stderr)
+          f"(no {', '.join(missing)}): {add_extra('server')}", file=sys.stderr)
     sys.exit(EXIT_CONFIG)
 
-
-def install_hint() -> str:
-    """How to add the extra, in the words of the installer that installed this copy of aigate."""
-    prefix = sys.prefix.replace("\\", "/")
-    if "/pipx/venvs/" in prefix:
-        return "pipx install --force 'aigate[server]'"
-    if "/uv/tools/" in prefix:
-        return "uv tool install --force 'aigate[server]'"
-    return "pip install 'aigate[server]'"
