@@ -44,12 +44,14 @@ def test_without_a_session_bus_the_message_says_so_and_how_to_start_a_secret_ser
     assert "dbus-run-session" in first and "gnome-keyring-daemon --unlock --components=secrets" in first
 
 
-@pytest.mark.parametrize(("prefix", "command"), [
-    ("/home/ann/.local/share/pipx/venvs/aigate", "pipx inject aigate keyrings.alt"),
-    ("/home/ann/.local/share/uv/tools/aigate", "uv tool install --force --with keyrings.alt aigate"),
+@pytest.mark.parametrize(("marker", "command"), [
+    ("pipx_metadata.json", "pipx inject aigate keyrings.alt"),
+    ("uv-receipt.toml", "uv tool install --force --with keyrings.alt aigate"),
 ])
-def test_the_plain_file_way_out_is_said_in_the_installers_own_words(tmp_path, monkeypatch, prefix, command):
-    monkeypatch.setattr("sys.prefix", prefix)
+def test_the_plain_file_way_out_is_said_in_the_installers_own_words(tmp_path, monkeypatch, marker, command):
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / marker).write_text("{}")  # what pipx / uv tool leave in the environment they make
+    monkeypatch.setattr("sys.prefix", str(tmp_path / "venv"))
     monkeypatch.setattr("aigate.headless.keyrings_alt_installed", lambda: False)
     with pytest.raises(ConfigError) as caught:
         keystore.open_keystore(env=HEADLESS, state=tmp_path)
