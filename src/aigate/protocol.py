@@ -158,6 +158,9 @@ class ToolAccess:
     max_duration_seconds: int
     grant: Grant | None = None
     key_source: str = KEY_SOURCE_LAPTOP  # "gateway": enforced mode, the vendor key is held by a gateway
+    # Without an active grant: the user's most recent access request for the tool, which says why
+    # (revoked or denied: when, by whom, the reason; pending; expired; ended), or None.
+    latest_request: AccessRequest | None = None
 
 
 @dataclass

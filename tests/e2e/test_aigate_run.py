@@ -149,8 +149,11 @@ def test_revoked_grant_is_refused_once_the_token_lifetime_passed(tmp_path, peopl
         standin.clear()
         result = claude_print(dev, standin, "after", spied[0])
         assert result.returncode == 77
-        assert "revoked" in result.stderr.lower() or "aigate request claude" in result.stderr
+        assert f"the grant for claude (request {request_id}) was revoked at " in result.stderr
+        assert f"by {boss.email}: project over" in result.stderr
         assert not spied[1].exists() and standin.records() == []
+        status = dev.ok("status").stdout
+        assert f"claude: no grant; request {request_id} revoked " in status and "project over" in status
     finally:
         deployed.stop()
 
