@@ -99,6 +99,8 @@ def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.Key
         "server_reachable": None,
         "problem": None,
     }
+    if server and record is None:
+        report["problem"] = enrollment.not_enrolled(server, cfg.server.source).message
     me = None
     store = None
     try:

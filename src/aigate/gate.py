@@ -113,7 +113,7 @@ class Deps:
 
 def approved_token(tool: str, server: str, repository: str | None, cfg: config.Config, deps: Deps) -> CachedToken:
     """A valid token: the cached one strictly before ``exp``, else a fresh one from the server."""
-    record = enrollment.require(server, deps.enrollments)
+    record = enrollment.require(server, deps.enrollments, source=cfg.server.source)
     cached = tokencache.read_valid(deps.token_dir, server, tool, repository, now=deps.clock())
     if cached:
         log.debug(f"using the cached approval token for {tool} (expires {cached.expires_at})")

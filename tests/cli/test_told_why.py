@@ -71,3 +71,15 @@ def test_status_says_a_grant_was_revoked_when_by_whom_and_why(cli, decided):
             in out.splitlines())
     report = json.loads(cli("status", "--json")[1])
     assert report["tools"][0]["latest_request"]["decision_reason"] == "project ended"
+
+
+def test_aigate_server_naming_another_server_than_the_enrolled_one_says_so(cli, logged_in, monkeypatch):
+    monkeypatch.setenv("AIGATE_SERVER", "https://other.test")
+
+    code, _, err = cli("requests")
+
+    assert code == 78
+    assert ("aigate: this device is enrolled with https://aigate.test, not with the server in use, "
+            "https://other.test (chosen by AIGATE_SERVER)") in err.splitlines()
+    assert "aigate: to fix: unset AIGATE_SERVER to use https://aigate.test" in err.splitlines()
+    assert "chosen by AIGATE_SERVER" in json.loads(cli("status", "--json")[1])["problem"]

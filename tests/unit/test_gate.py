@@ -218,3 +218,17 @@ def test_an_it_set_tool_path_that_does_not_exist_says_so_naming_the_file(deps, t
         gate.run_tool("claude", [], deps=deps)
     assert "does not exist" in caught.value.message and "/etc/aigate/aigate.toml" in caught.value.message
     assert "PATH" not in caught.value.message
+
+
+def test_a_run_against_another_server_than_the_enrolled_one_says_so_and_which_setting_chose_it(deps):
+    other = config.Config(server=config.Setting("https://other.test", "AIGATE_SERVER"),
+                          ca_bundle=config.Setting(None, "default"))
+    deps.load_config = lambda **kw: other
+
+    with pytest.raises(ConfigError) as caught:
+        gate.run_tool("claude", [], deps=deps)
+
+    assert caught.value.message == (f"this device is enrolled with {SERVER}, not with the server in use, "
+                                    "https://other.test (chosen by AIGATE_SERVER)")
+    assert caught.value.hint.splitlines() == [f"unset AIGATE_SERVER to use {SERVER}",
+                                              "or enroll with https://other.test: aigate login --server https://other.test"]

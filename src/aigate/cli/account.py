@@ -119,7 +119,10 @@ def _print_status(report: dict[str, Any]) -> None:
              + (f" ({safe(report['role'])})" if report.get("role") else ""),
              f"repository  {safe(report['repository'] or '(none)')}"]
     if report.get("keyring"):
-        lines.append(f"keyring     {safe(report['keyring'])}")
+        from aigate.keystore import is_insecure
+
+        plain = "  (a plain file: CI and demos only)" if is_insecure(report["keyring"]) else ""
+        lines.append(f"keyring     {safe(report['keyring'])}{plain}")
     if report["problem"]:
         lines.append(f"problem     {safe(report['problem'])}")
     lines.append("")
