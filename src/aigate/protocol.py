@@ -202,6 +202,9 @@ class AccessRequest:
     granted_seconds: int | None = None
     expires_at: datetime | None = None  # end of the grant, once approved
     approval_capped: bool = False  # in an approve answer: the approver asked for more than the maximum
+    # In the answer to a new pending request: how many enabled approvers and admins other than the
+    # requester could review it (0: nobody can yet; approvers never review their own requests).
+    other_reviewers: int | None = None
 
 
 @dataclass

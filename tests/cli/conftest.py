@@ -33,6 +33,7 @@ class FakeServer:
         self.decide_on_poll: str | None = None  # a reviewer's decision, seen by the next GET of a request
         self.device_polls: list[str] | None = None  # SSO: the answers to the next polls ("ok" enrolls); None: no SSO
         self.me_tools: list[dict] = []  # the ToolAccess items /v1/me answers
+        self.other_reviewers = 1  # approvers and admins besides the requester, told on a new request
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
@@ -92,7 +93,7 @@ class FakeServer:
             "state": "pending", "key_scope": "anthropic", "requested_seconds": min(asked, 28800),
             "duration_capped": asked > 28800, "max_duration_seconds": 28800, "automatic": False,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        return httpx.Response(201, json=self.requests[rid])
+        return httpx.Response(201, json={**self.requests[rid], "other_reviewers": self.other_reviewers})
 
     def list(self, request):
         state = request.url.params.get("state")

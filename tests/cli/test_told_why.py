@@ -83,3 +83,19 @@ def test_aigate_server_naming_another_server_than_the_enrolled_one_says_so(cli, 
             "https://other.test (chosen by AIGATE_SERVER)") in err.splitlines()
     assert "aigate: to fix: unset AIGATE_SERVER to use https://aigate.test" in err.splitlines()
     assert "chosen by AIGATE_SERVER" in json.loads(cli("status", "--json")[1])["problem"]
+
+
+def test_a_sole_approver_filing_a_request_is_told_someone_else_must_approve_it(cli, logged_in, server):
+    server.other_reviewers = 0
+
+    code, _, err = cli("request", "claude", "--reason", "try it")
+
+    assert code == 0
+    assert "Someone else must approve it, and nobody else can yet" in err
+    assert "aigate-server users add EMAIL --role approver" in err
+
+
+def test_a_requester_is_told_someone_other_than_them_approves(cli, logged_in):
+    err = cli("request", "claude", "--reason", "try it")[2]
+
+    assert "Someone other than you must approve it (an approver or admin); `aigate requests` shows its state." in err

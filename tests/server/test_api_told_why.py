@@ -57,3 +57,20 @@ def test_me_shows_the_latest_request_of_a_tool_without_a_grant(api):
     assert (latest["id"], latest["state"], latest["decided_by"], latest["decision_reason"]) == (
         request_id, "denied", "boss@corp.example", "use the sandbox")
     assert tools["codex"]["latest_request"] is None
+
+
+def test_a_sole_approvers_request_says_nobody_else_can_review_it(api):
+    created = api.request(boss(api))
+
+    assert created["state"] == "pending" and created["other_reviewers"] == 0
+
+
+def test_a_request_says_how_many_others_could_review_it(api):
+    boss(api)
+    api.enroll("chief@corp.example", role=Role.ADMIN)
+
+    assert api.request(api.enroll("ann@corp.example"))["other_reviewers"] == 2
+
+
+def test_an_automatic_grant_has_no_reviewer_count(api):
+    assert api.request(api.enroll("ann@corp.example", ["auto-team"]))["other_reviewers"] is None

@@ -4,7 +4,8 @@
 request for the tool does: revoked (when, by whom, why), denied (likewise), still pending, expired
 unreviewed, cancelled, or a grant that ran out. :func:`latest_request` finds it (one indexed query,
 a :class:`Prepared` statement, so it also runs on the token issuance path's raw reader);
-:func:`not_approved_detail` says it in the words of a problem detail.
+:func:`not_approved_detail` says it in the words of a problem detail. :func:`other_reviewers` counts
+who could approve a new request (approvers never review their own), so a sole approver is told.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aigate import protocol as p
 from aigate.server.access import to_wire
 from aigate.server.db import Prepared
 from aigate.server.models import access_requests, users
+from aigate.server.roles import Roles
 
 _COLUMNS = [c.name for c in access_requests.columns] + ["email"]
 _LATEST = Prepared(
@@ -30,6 +32,15 @@ def latest_request(conn: Any, user_id: int, tool: str, now: float) -> p.AccessRe
     """The user's most recent access request for ``tool`` (any state), or None."""
     row = _LATEST.first(conn, {"user_id": user_id, "tool": tool})
     return None if row is None else to_wire(dict(zip(_COLUMNS, row, strict=True)), now)
+
+
+def other_reviewers(conn: Any, user_id: int, roles: Roles) -> int:
+    """How many enabled users other than ``user_id`` could review a request: approvers and admins by
+    the role stored for them or, through the policy's ``[roles]``, by their groups."""
+    rows = conn.execute(select(users.c.role, users.c.groups).where(
+        users.c.disabled.is_(False), users.c.id != user_id)).all()
+    reviewing = (p.Role.APPROVER, p.Role.ADMIN)
+    return sum(1 for role, groups in rows if roles.role_for(json.loads(groups or "[]"), p.Role(role)) in reviewing)
 
 
 def not_approved_detail(item: p.AccessRequest | None, tool: str) -> str:
