@@ -180,3 +180,16 @@ def test_users_own_claude_settings_are_merged_and_reach_the_tool(client):
     argv = client.recorded()["argv"]
     merged = json.loads(argv[argv.index("--settings") + 1])
     assert merged["model"] == "opus" and "apiKeyHelper" in merged and argv[-2:] == ["-p", "hi"]
+
+
+def test_warnings_are_said_once_per_run_and_never_by_the_key_helper(client):
+    import os
+    from pathlib import Path
+
+    Path(os.environ["AIGATE_SYSTEM_CONFIG"]).write_text('colour = "red"\n')  # an unknown setting: warned about
+    done = client.run("run", "claude", "-p", "hi", env=client.env(FAKE_TOOL_MODE="helper"))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("unknown setting") == 1
+    assert "plain-file" not in done.stderr  # a plain-file keyring is said when a secret is stored there
+    assert client.recorded()["helper"]["stderr"] == ""

@@ -75,6 +75,7 @@ def _key_helper(args: list[str], server: str | None) -> int:
     """``key-helper TOOL [--server URL] [--repository REPO]``: print the key, and nothing else, on stdout."""
     if not args or args[0].startswith("-"):
         raise UsageError("usage: aigate key-helper TOOL --server URL [--repository REPO] (run by the tools)")
+    log.hush_warnings()  # the `aigate run` that started the tool said them once already
     tool, options = args[0], _pairs(args[1:])
     server = options.get("--server", server)
     if not server:
