@@ -15,6 +15,7 @@ On Linux the OS keyring is the Secret Service on the D-Bus session bus. Without 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 from aigate import installer
 
@@ -24,20 +25,23 @@ SECRET_SERVICE_STEPS = ("dbus-run-session -- $SHELL; then, in that shell: "
 README = 'the README, "Headless machines"'
 
 
-def no_session_bus(env: dict[str, str]) -> bool:
+def no_session_bus(env: Mapping[str, str]) -> bool:
     """True on Linux when this process has no D-Bus session bus (so no Secret Service)."""
     return sys.platform.startswith("linux") and not env.get(ENV_BUS)
 
 
-def why(env: dict[str, str]) -> str:
+def why(env: Mapping[str, str]) -> str:
     """A clause saying why no keyring answers, for the message."""
     if no_session_bus(env):
         return "this session has no D-Bus session bus, so no Secret Service (an SSH login or a minimal desktop?)"
     return "no keyring backend answered"
 
 
-def fixes(env: dict[str, str], *, allow_var: str, insecure_loaded: bool) -> str:
-    """The ways out, one per line, best first (``insecure_loaded``: keyrings.alt is already there)."""
+def fixes(env: Mapping[str, str], *, allow_var: str, insecure_loaded: bool | None = None) -> str:
+    """The ways out, one per line, best first (``insecure_loaded``: keyrings.alt is already there;
+    None: look)."""
+    if insecure_loaded is None:
+        insecure_loaded = keyrings_alt_installed()
     lines = [f"keep the keys encrypted: start a Secret Service for this session: {SECRET_SERVICE_STEPS}"
              if no_session_bus(env) else
              "unlock your desktop keyring (GNOME Keyring / KWallet), or start a Secret Service: "
@@ -47,6 +51,25 @@ def fixes(env: dict[str, str], *, allow_var: str, insecure_loaded: bool) -> str:
     lines.append(f"or, for CI and demos only (keys in a plain file): {plain}")
     lines.append(f"more in {README}")
     return "\n".join(lines)
+
+
+def because(env: Mapping[str, str]) -> str:
+    """``"; <why>"`` to append to a keyring failure when this session has no D-Bus session bus, else ""."""
+    return f"; {why(env)}" if no_session_bus(env) else ""
+
+
+def failed_hint(env: Mapping[str, str], *, allow_var: str) -> str:
+    """The fix for a keyring that failed to answer: the ways out without a session bus, else unlock it."""
+    if no_session_bus(env):
+        return fixes(env, allow_var=allow_var)
+    return "unlock your keyring (or log in to the desktop session) and try again"
+
+
+def plain_file_hint(env: Mapping[str, str], *, allow_var: str) -> str:
+    """The fix when a plain-file backend was found but not allowed."""
+    if no_session_bus(env):
+        return fixes(env, allow_var=allow_var, insecure_loaded=True)
+    return f"use the OS keyring; for CI and demos only, set {allow_var}=1"
 
 
 def keyrings_alt_installed() -> bool:

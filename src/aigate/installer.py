@@ -32,7 +32,8 @@ def add_package(package: str) -> str:
     if kind == PIPX:
         return f"pipx inject aigate {package}"
     if kind == UV_TOOL:
-        return f"uv tool install --force --with {package} aigate  (your folder or wheel instead of aigate, if you installed from one)"
+        return (f"uv tool install --force --with {package} aigate  "
+                "(your folder or wheel instead of aigate, if you installed from one)")
     return f"{sys.executable} -m pip install {package}"
 
 

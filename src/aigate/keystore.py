@@ -11,8 +11,9 @@ recorded does keyring discover backends through entry points, and the result is 
 backend is "no keyring" and the null backend stores nothing: both are always refused (78 with the way
 out), before a one-time code is spent; plaintext (keyrings.alt) backends are refused unless
 ``AIGATE_ALLOW_INSECURE_KEYRING=1``, and storing a secret there warns (once per process; ``status``
-shows the backend). Without a Secret Service the messages name the ways out (:mod:`aigate.headless`). Every write is read back, so a backend
-that silently drops it is an error, not "stored". ``keyring`` is imported lazily.
+shows the backend). Without a Secret Service the messages name the ways out (:mod:`aigate.headless`).
+Every write is read back, so a backend that silently drops it is an error, not "stored". ``keyring``
+is imported lazily.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class KeyringStore:
 
     def set(self, name: str, value: str) -> None:
         if is_insecure(self.description):  # said when a secret goes there, once per process
-            log.warn(f"storing in the plain-file keyring {self.description} ({ENV_ALLOW_INSECURE}=1: CI and demos only)")
+            log.warn(f"storing in the plain-file keyring {self.description} "
+                     f"({ENV_ALLOW_INSECURE}=1: CI and demos only)")
         self._call("write", lambda: self.backend.set_password(SERVICE, name, value))
         if self.get(name) != value:
             raise ConfigError(
@@ -118,12 +120,10 @@ class KeyringStore:
         try:
             return action()
         except Exception as err:  # backends raise anything: dbus errors, locked collections, ...
-            env = dict(os.environ)
             raise ConfigError(
                 f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}"
-                + (f"; {headless.why(env)}" if headless.no_session_bus(env) else ""),
-                hint=headless.fixes(env, allow_var=ENV_ALLOW_INSECURE, insecure_loaded=headless.keyrings_alt_installed())
-                if headless.no_session_bus(env) else "unlock your keyring (or log in to the desktop session) and try again",
+                + headless.because(os.environ),
+                hint=headless.failed_hint(os.environ, allow_var=ENV_ALLOW_INSECURE),
             ) from err
 
 
@@ -190,7 +190,7 @@ def _check_safe(class_path: str, env: Mapping[str, str]) -> None:
     if class_path == _NO_BACKEND:
         raise ConfigError(
             f"no usable OS keyring: {headless.why(env)}; aigate keeps its credentials only in one",
-            hint=headless.fixes(env, allow_var=ENV_ALLOW_INSECURE, insecure_loaded=headless.keyrings_alt_installed()),
+            hint=headless.fixes(env, allow_var=ENV_ALLOW_INSECURE),
         )
     if class_path.startswith(_STORES_NOTHING):
         raise ConfigError(
@@ -202,8 +202,7 @@ def _check_safe(class_path: str, env: Mapping[str, str]) -> None:
     if is_insecure(class_path) and env.get(ENV_ALLOW_INSECURE) != "1":
         raise ConfigError(
             f"refusing the keyring backend {class_path}: it keeps secrets in a plain file",
-            hint=headless.fixes(env, allow_var=ENV_ALLOW_INSECURE, insecure_loaded=True)
-            if headless.no_session_bus(env) else f"use the OS keyring; for CI and demos only, set {ENV_ALLOW_INSECURE}=1",
+            hint=headless.plain_file_hint(env, allow_var=ENV_ALLOW_INSECURE),
         )
 
 

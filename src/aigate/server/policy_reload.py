@@ -20,16 +20,21 @@ import hashlib
 import logging
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, desc, select
 
 from aigate.server.audit import AuditEvent
 from aigate.server.models import audit_events
 from aigate.server.policy import Policy, PolicyError, parse_policy
+from aigate.server.services import LAST_GOOD, Services
+
+if TYPE_CHECKING:
+    from aigate.server.writer import Job
 
 WATCH_SECONDS = 1.0
-LAST_GOOD = "policy.last-good.toml"
 LOADED, REFUSED = "policy.loaded", "policy.refused"
 log = logging.getLogger("aigate.server.policy")
 
@@ -69,13 +74,13 @@ def keep_last_good(data_dir: Path, policy_path: Path) -> None:
         log.warning("cannot keep a copy of the policy in %s: %s", data_dir, err.strerror or err)
 
 
-def audit_job(action: str, path: Path, digest: str, problems: list[str], rules: int | None):
+def audit_job(action: str, path: Path, digest: str, problems: list[str], rules: int | None) -> Job[bool]:
     """A writer job recording ``action`` for this policy content, unless the last policy event
     already records the same action for the same content (another worker, or an unchanged restart)."""
-    data = {"path": str(path), "sha256": digest}
+    data: dict[str, Any] = {"path": str(path), "sha256": digest}
     data.update({"problems": problems} if problems else {"rules": rules})
 
-    def job(conn: Connection, now: float):
+    def job(conn: Connection, now: float) -> tuple[bool, list[AuditEvent]]:
         last = conn.execute(select(audit_events.c.action, audit_events.c.data)
                             .where(audit_events.c.action.in_((LOADED, REFUSED)))
                             .order_by(desc(audit_events.c.seq)).limit(1)).first()
@@ -89,7 +94,7 @@ def audit_job(action: str, path: Path, digest: str, problems: list[str], rules: 
 class PolicyWatcher:
     """Reloads ``services.policy`` from ``services.settings.policy_path`` when asked or changed."""
 
-    def __init__(self, services, every: float = WATCH_SECONDS):
+    def __init__(self, services: Services, every: float = WATCH_SECONDS):
         self.services = services
         self.every = every
         self.path = services.settings.policy_path
@@ -139,7 +144,7 @@ class PolicyWatcher:
             log.warning("cannot record %s in the audit log: %s", action, type(err).__name__)
 
     @contextlib.contextmanager
-    def _on_sighup(self):
+    def _on_sighup(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
         try:
             loop.add_signal_handler(signal.SIGHUP, self.wake.set)

@@ -10,6 +10,7 @@ who could approve a new request (approvers never review their own), so a sole ap
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -64,5 +65,5 @@ def not_approved_detail(item: p.AccessRequest | None, tool: str) -> str:
     return f"no active grant for {tool}"
 
 
-def _at(moment) -> str:
+def _at(moment: datetime | None) -> str:
     return f" at {p.format_timestamp(moment)}" if moment else ""

@@ -17,12 +17,12 @@ from aigate.server import db as dbmod
 from aigate.server.gateway_authz import GatewayState, flush_usage
 from aigate.server.oidc import CALLBACK_PATH, ENV_CLIENT_SECRET, OidcClient, OidcConfig
 from aigate.server.policy import Policy, PolicyError, load_policy
-from aigate.server.policy_reload import LAST_GOOD
 from aigate.server.settings import Settings
 from aigate.server.signing import KeyRing
 from aigate.server.writer import Writer
 
 log = logging.getLogger("aigate.server.policy")
+LAST_GOOD = "policy.last-good.toml"  # the last policy that loaded, kept by policy_reload for new workers
 
 
 @dataclass
