@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 from deployment import ANTHROPIC_KEY
-from vendor_standin import REPLY_MARKER, credentials_seen
+
+from harness.vendor_standin import REPLY_MARKER, credentials_seen
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ import time
 
 import httpx
 import pytest
-from tests.support.server import add_user, init_server, run_server_cli, start_server
 
 from aigate.protocol import Paths
+from harness.server import add_user, init_server, run_server_cli, start_server
 
 REQUIRED = """\
 [[rules]]
