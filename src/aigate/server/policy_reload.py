@@ -3,7 +3,9 @@
 Each worker process watches the policy file (its size, mtime and inode, every
 :data:`WATCH_SECONDS`) and reloads when it changed or when the process gets SIGHUP (with
 ``--workers N``, uvicorn's supervisor answers SIGHUP by replacing its workers, which load the file
-afresh). A policy that does not parse or check is refused: the server keeps serving the policy it had,
+afresh). A change is read once the file has stopped changing (an editor that truncates, then
+writes, is never read half-written), and an empty file is refused. A policy that does not parse or
+check is refused: the server keeps serving the policy it had,
 and logs why. Either way an audit event records it, once per policy content across all workers
 (``policy.loaded`` or ``policy.refused``, with the file's SHA-256 and, when refused, its problems).
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from aigate.server.writer import Job
 
 WATCH_SECONDS = 1.0
+SETTLE_SECONDS = 0.3
 LOADED, REFUSED = "policy.loaded", "policy.refused"
 log = logging.getLogger("aigate.server.policy")
 
@@ -55,6 +58,8 @@ def read_checked(path: Path) -> tuple[str, Policy | None, list[str]]:
     except OSError as err:
         return "", None, [f"cannot read: {err.strerror or err}"]
     digest = hashlib.sha256(raw).hexdigest()
+    if not raw.strip():
+        return digest, None, ["the file is empty"]
     try:
         return digest, parse_policy(raw.decode("utf-8"), str(path)), []
     except UnicodeDecodeError:
@@ -112,8 +117,18 @@ class PolicyWatcher:
                 self.wake.clear()
                 state = file_state(self.path)
                 if forced or state != self.seen:
-                    self.seen = state
+                    self.seen = await self._settled(state)
                     await self.reload()
+
+    async def _settled(self, state: tuple[int, int, int] | None) -> tuple[int, int, int] | None:
+        """The file's state once it stopped changing for SETTLE_SECONDS: an editor or a copy that
+        truncates, then writes, is not read half-written (an empty policy would deny every tool)."""
+        while True:
+            await asyncio.sleep(SETTLE_SECONDS)
+            now = file_state(self.path)
+            if now == state:
+                return now
+            state = now
 
     async def reload(self) -> bool:
         """Load the file now; True when the new policy is in use, False when it was refused."""
