@@ -158,9 +158,7 @@ class ToolAccess:
     max_duration_seconds: int
     grant: Grant | None = None
     key_source: str = KEY_SOURCE_LAPTOP  # "gateway": enforced mode, the vendor key is held by a gateway
-    # Without an active grant: the user's most recent access request for the tool, which says why
-    # (revoked or denied: when, by whom, the reason; pending; expired; ended), or None.
-    latest_request: AccessRequest | None = None
+    latest_request: AccessRequest | None = None  # no grant: the latest request for the tool says why
 
 
 @dataclass
@@ -202,9 +200,7 @@ class AccessRequest:
     granted_seconds: int | None = None
     expires_at: datetime | None = None  # end of the grant, once approved
     approval_capped: bool = False  # in an approve answer: the approver asked for more than the maximum
-    # In the answer to a new pending request: how many enabled approvers and admins other than the
-    # requester could review it (0: nobody can yet; approvers never review their own requests).
-    other_reviewers: int | None = None
+    other_reviewers: int | None = None  # a new pending request: how many others could review it (0: nobody)
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aigate.protocol import Paths, Role
+from aigate.server.roles import Roles
 
 
 def boss(api):
@@ -74,3 +77,11 @@ def test_a_request_says_how_many_others_could_review_it(api):
 
 def test_an_automatic_grant_has_no_reviewer_count(api):
     assert api.request(api.enroll("ann@corp.example", ["auto-team"]))["other_reviewers"] is None
+
+
+def test_approvers_by_group_in_the_policys_roles_count_as_reviewers(api):
+    api.enroll("lead@corp.example", ["eng-leads"])  # a plain user by role, an approver by group
+    services = api.client.app.state.services
+    services.policy = replace(services.policy, roles=Roles(approvers=("eng-leads",)))
+
+    assert api.request(api.enroll("ann@corp.example"))["other_reviewers"] == 1

@@ -10,6 +10,7 @@ who could approve a new request (approvers never review their own), so a sole ap
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
