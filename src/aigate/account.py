@@ -99,6 +99,8 @@ def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.Key
         "server_reachable": None,
         "problem": None,
     }
+    if server and record is None:
+        report["problem"] = enrollment.not_enrolled(server, cfg.server.source).message
     me = None
     store = None
     try:
@@ -133,6 +135,8 @@ def _tool_status(name: str, me: protocol.Me | None, record: enrollment.Enrollmen
         or protocol.KEY_SOURCE_LAPTOP,
         "grant_expires_at": protocol.format_timestamp(grant.expires_at) if grant else None,
         "cached_token_expires_at": constants.rfc3339(cached.expires_at) if cached else None,
+        # no grant: the latest access request for the tool says why (revoked, denied, pending, ...)
+        "latest_request": protocol.to_wire(access.latest_request) if access and access.latest_request else None,
     }
 
 

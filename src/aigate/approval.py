@@ -1,9 +1,10 @@
 """The client side of the aigate HTTP API (protocol.py), on httpx; the cold path only.
 
 TLS verifies against the OS trust store (truststore; docs/tools.md: httpx alone trusts certifi, so
-corporate TLS inspection would fail) plus an optional ``ca_bundle``; proxies come from the usual
-environment variables (no custom transport in production: passing one drops them); every call has an
-explicit timeout. Tests pass an ``httpx.Client`` built on ``httpx.MockTransport`` instead.
+corporate TLS inspection would fail) plus an optional ``ca_bundle``; the proxy comes from the usual
+environment variables, read the way curl reads them (:mod:`aigate.proxies`: ``NO_PROXY`` with CIDR
+ranges, SOCKS through httpx's ``socks`` extra), and a proxy that does not answer is named with its
+variable; every call has an explicit timeout. Tests pass an ``httpx.Client`` built on ``httpx.MockTransport`` instead.
 
 Errors map to :mod:`aigate.errors` by the problem ``code`` (never by title or detail): transport
 failures and 5xx are ServerUnreachable (69) naming the server; unauthenticated is ConfigError (78,
@@ -14,11 +15,12 @@ NotApproved (77); conflict is 1; invalid input and unknown tools are usage error
 from __future__ import annotations
 
 import ssl
+import time
 from typing import Any, TypeVar
 
 import httpx
 
-from aigate import __version__, log, protocol, protocol_sso
+from aigate import __version__, log, protocol, protocol_sso, proxies
 from aigate.errors import (
     AigateError,
     ConfigError,
@@ -47,10 +49,13 @@ def make_http_client(server: str, *, ca_bundle: str | None = None) -> httpx.Clie
             context.load_verify_locations(cafile=ca_bundle)
         except OSError as err:
             raise ConfigError(f"cannot read ca_bundle {ca_bundle}: {err.strerror}") from err
+    proxy = proxies.proxy_for(server)
+    log.debug(f"{server}: through the proxy {proxies.shown(proxy)}" if proxy else f"{server}: direct, no proxy")
     return httpx.Client(
         base_url=server,
         verify=context,
-        trust_env=True,
+        trust_env=False,  # the proxy is decided above; nor is a ~/.netrc password sent to the server
+        proxy=proxy.url if proxy else None,
         timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         headers={"User-Agent": f"aigate/{__version__}"},
     )
@@ -80,6 +85,8 @@ class ServerClient:
         self.http = http
         self.server = server
         self.credential = credential
+        # seconds the server's clock was ahead of this computer's at the last answer (its Date header)
+        self.clock_offset: float | None = None
 
     # --- enrollment and identity ---------------------------------------------------------------
 
@@ -217,10 +224,19 @@ class ServerClient:
             response = self.http.request(method, path, json=None if body is None else to_wire(body),
                                          params=params, headers=headers, timeout=limit)
         except httpx.HTTPError as err:
+            proxy = proxies.proxy_for(self.server)
+            if proxy and isinstance(err, (httpx.ProxyError, httpx.ConnectError, httpx.ConnectTimeout)):
+                raise ServerUnreachable(
+                    f"cannot reach the aigate server {self.server} through the proxy {proxies.shown(proxy)}: "
+                    f"{_why(err)}",
+                    hint=f"check that proxy (is it running?), or add the server's host to NO_PROXY; {proxy.variable} "
+                         "is read as curl reads it",
+                ) from err
             raise ServerUnreachable(
                 f"cannot reach the aigate server {self.server}: {_why(err)}",
                 hint="check the network (VPN, proxy) and the server URL shown by `aigate status`",
             ) from err
+        self.clock_offset = clock_offset(response.headers.get("date"), time.time())
         if response.status_code == 204:
             return None
         if response.status_code == 404 and if_404 is not None and _problem_code(response) in (
@@ -238,6 +254,17 @@ def _problem_code(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     return data.get("code") if isinstance(data, dict) else None
+
+
+def clock_offset(date_header: str | None, now: float) -> float | None:
+    """Seconds the clock that wrote ``date_header`` (an HTTP date, RFC 9110) is ahead of ``now``;
+    None without a usable header. The header has whole seconds, so this is exact to about 1 s."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(date_header).timestamp() - now if date_header else None
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _why(err: Exception) -> str:

@@ -212,6 +212,11 @@ PATTERN_MEANINGS = {
 """What a violation of each pattern means, in the words error messages use."""
 
 
+def characters(n: int) -> str:
+    """``n`` with the word for it: ``1 character``, ``5 characters`` (limit messages)."""
+    return f"{n} character" if n == 1 else f"{n} characters"
+
+
 def pattern_problem(pattern: str, value: str) -> str | None:
     """What is wrong with ``value`` by ``pattern`` (one of the patterns above), or None when it matches."""
     return None if re.search(pattern, value) else PATTERN_MEANINGS.get(pattern, f"must match {pattern}")
@@ -222,6 +227,7 @@ COMPETING_CREDENTIALS: tuple[str, ...] = (
     "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",
     "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY", "ANTHROPIC_FOUNDRY_API_KEY",
     "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+    "ANTHROPIC_CUSTOM_HEADERS",  # "Name: value" lines sent on every call: an x-api-key line replaces the key
     # OpenAI / Codex
     "OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_AD_TOKEN", "AZURE_API_KEY",
@@ -286,32 +292,48 @@ def format_duration(seconds: int) -> str:
 
 # --- repositories -----------------------------------------------------------------------------------
 
-_SCP_LIKE = r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$"
+# git's scp-like form (connect.c, ``url_is_local_not_ssh``): ``[user@]host:path`` when a colon comes
+# before any slash; the host may be bracketed: ``[::1]``, ``user@[::1]``, or ``[user@host:port]``.
+_SCP_LIKE = r"^(?:[^@/\[\]]*@)?(?:\[([^\]/]*)\]|([^:/\[\]]+)):(?!//)(.*)$"  # compiled on first use
 
 
 def normalize_repository(remote: str) -> str | None:
     """A git remote URL as ``host/path``: lower-case, no scheme, user, port or ``.git``.
 
     ``git@github.com:Corp/llama-weights.git`` and ``https://github.com/Corp/llama-weights`` both give
-    ``github.com/corp/llama-weights``. A local path (``/srv/repo.git``, ``file:///srv/repo``) gives
-    its path without host. Returns None for an empty string. The client sends this form and the server
-    normalizes again before matching ``repos_denied``, so both sides apply this one rule.
+    ``github.com/corp/llama-weights``. Every form git accepts is read as git reads it (tested against
+    git itself): scp-like with bracketed hosts (``[git@host:2222]:path``, ``git@[::1]:path``), URLs with
+    ports and IPv6 hosts, ``git+ssh://``; a host's trailing dot, repeated slashes and percent-encoding
+    in a URL's path name the same repository and are folded away. A local path (``/srv/repo.git``,
+    ``file:///srv/repo``) gives its path without host. Returns None for an empty string. The client
+    sends this form and the server normalizes again before matching ``repos_denied``, so both sides
+    apply this one rule (it is idempotent).
     """
-    from urllib.parse import urlsplit
+    from urllib.parse import unquote, urlsplit
 
     text = remote.strip()
     if not text:
         return None
     if "://" in text:
         parts = urlsplit(text)
-        host = (parts.hostname or "").lower()
-        path = parts.path
+        host, path = parts.hostname or "", unquote(parts.path)
     else:
         match = re.match(_SCP_LIKE, text)
-        host, path = (match.group(1), match.group(2)) if match else ("", text)
-    path = path.strip("/")
+        if match is None:
+            host, path = "", text
+        else:
+            host = _bracketed_host(match.group(1)) if match.group(1) is not None else match.group(2)
+            path = match.group(3)
+    host = host.lower().rstrip(".")
+    path = re.sub(r"/{2,}", "/", path).strip("/")
     if path.lower().endswith(".git"):
-        path = path[:-4]
-    path = path.rstrip("/")
+        path = path[:-4].rstrip("/")
     joined = f"{host}/{path}" if host else path
     return joined.lower() or None
+
+
+def _bracketed_host(inside: str) -> str:
+    """The host in git's ``[...]`` of an scp-like remote: ``user@host:port`` or an IPv6 address."""
+    inside = inside.rpartition("@")[2]
+    head, colon, port = inside.rpartition(":")
+    return head if colon and ":" not in head and port.isdigit() else inside

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aigate import paths
 from aigate.errors import ConfigError
+from aigate.locking import FileLock
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -61,33 +62,50 @@ def load(server: str, path: Path | None = None) -> EnrollmentRecord | None:
         raise _corrupt(path, f"the entry for {server} has no {err.args[0]!r}") from None
 
 
-def require(server: str, path: Path | None = None) -> EnrollmentRecord:
-    """The record for ``server`` or ConfigError (78) with the login command as the fix."""
+def require(server: str, path: Path | None = None, *, source: str | None = None) -> EnrollmentRecord:
+    """The record for ``server`` or :func:`not_enrolled`'s ConfigError (78). ``source``: the setting
+    that chose ``server`` (config.Setting.source), named when the device is enrolled elsewhere."""
     record = load(server, path)
     if record is None:
-        raise ConfigError(
-            f"this device is not logged in to {server}",
-            hint=f"aigate login --server {server}",
-        )
+        raise not_enrolled(server, source, path)
     return record
+
+
+def not_enrolled(server: str, source: str | None, path: Path | None = None) -> ConfigError:
+    """"Not logged in to ``server``", or, when this device is enrolled with other servers, that it is
+    enrolled with those and which setting (``source``) chose ``server`` instead, with both fixes."""
+    others = sorted(set(_read_all(path or paths.enrollment_file(), strict=False)) - {server})
+    if not others:
+        return ConfigError(f"this device is not logged in to {server}", hint=f"aigate login --server {server}")
+    chosen = f" (chosen by {source})" if source else ""
+    undo = {"AIGATE_SERVER": "unset AIGATE_SERVER", "--server": "drop --server"}.get(source or "")
+    if source and source.startswith("enforced"):
+        fixes = [f"aigate login --server {server}  (IT chose this server: ask IT for an enrollment code)"]
+    else:
+        fixes = [f"{undo} to use {others[0]}" if undo else f"use {others[0]}: aigate --server {others[0]} COMMAND",
+                 f"or enroll with {server}: aigate login --server {server}"]
+    return ConfigError(f"this device is enrolled with {', '.join(others)}, not with the server in use, "
+                       f"{server}{chosen}", hint="\n".join(fixes))
 
 
 def save(record: EnrollmentRecord, path: Path | None = None) -> None:
     """Add or replace ``record`` in ``path`` (mode 0600, written atomically); a corrupt file is replaced, since
     logging in again is its fix."""
     path = path or paths.enrollment_file()
-    data = _read_all(path, strict=False)  # a corrupt file is replaced: logging in again is its fix
-    entry = record._asdict()
-    del entry["server"]
-    data[record.server] = entry
-    paths.write_private(path, json.dumps(data, indent=1).encode())
+    with FileLock(path):  # two logins at once both stay
+        data = _read_all(path, strict=False)  # a corrupt file is replaced: logging in again is its fix
+        entry = record._asdict()
+        del entry["server"]
+        data[record.server] = entry
+        paths.write_private(path, json.dumps(data, indent=1).encode())
 
 
 def forget(server: str, path: Path | None = None) -> bool:
     """Remove the record for ``server``; whether there was one."""
     path = path or paths.enrollment_file()
-    data = _read_all(path, strict=False)
-    if data.pop(server, None) is None:
-        return False
-    paths.write_private(path, json.dumps(data, indent=1).encode())
+    with FileLock(path):
+        data = _read_all(path, strict=False)
+        if data.pop(server, None) is None:
+            return False
+        paths.write_private(path, json.dumps(data, indent=1).encode())
     return True

@@ -5,7 +5,8 @@ command that fixes it, or ``None``) and the process exit code. One boundary per 
 CLI, the server's CLI) prints ``message`` and ``hint`` to stderr and exits with ``exit_code``; nothing
 else catches these. Messages and hints must never contain a secret.
 
-Exit codes follow BSD ``sysexits.h`` where one fits (69 EX_UNAVAILABLE, 77 EX_NOPERM, 78 EX_CONFIG)
+Exit codes follow BSD ``sysexits.h`` where one fits (69 EX_UNAVAILABLE, 70 EX_SOFTWARE, 77 EX_NOPERM,
+78 EX_CONFIG)
 and the shell's conventions for a command that cannot run (126) or is not found (127).
 """
 
@@ -21,6 +22,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # a conflict, a failed `policy check` or `audit verify`
     USAGE = 2
     UNAVAILABLE = 69  # server unreachable and no valid cached approval token
+    SOFTWARE = 70  # an internal error (a bug): never 1, which `aigate run` leaves to the tool
     NOPERM = 77  # not approved, denied, revoked, denied repository
     CONFIG = 78  # not logged in, no key for the scope, unsafe enforced settings file
     NOT_EXECUTABLE = 126

@@ -34,7 +34,15 @@ from aigate import (
     tokencache,
     tools,
 )
-from aigate.errors import AigateError, ConfigError, NotApproved, ToolNotExecutable, ToolNotFound
+from aigate.errors import (
+    AigateError,
+    ConfigError,
+    ExitCode,
+    NotApproved,
+    ServerUnreachable,
+    ToolNotExecutable,
+    ToolNotFound,
+)
 from aigate.tokencache import CachedToken
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
@@ -47,9 +55,15 @@ def _fetch(server: str, tool: str, repository: str | None, record: enrollment.En
     from aigate import connect, tokens
 
     client = connect.device_client(server, store=keystore.open_keystore(), ca_bundle=ca_bundle)
-    with client.http:
-        return tokens.fetch_token(client, tool=tool, repository=repository, issuer=record.issuer, now=time.time(),
-                                  sub=record.email)
+    try:
+        with client.http:
+            return tokens.fetch_token(client, tool=tool, repository=repository, issuer=record.issuer,
+                                      now=time.time(), sub=record.email)
+    except AigateError as err:
+        if err.exit_code != ExitCode.FAILED:
+            raise
+        # 1 is a tool's generic failure: an answer of the server aigate cannot use is "unusable" (69)
+        raise ServerUnreachable(err.message, hint=err.hint) from err
 
 
 def _detect_repository() -> str | None:
@@ -102,7 +116,7 @@ class Deps:
 def approved_token(tool: str, server: str, repository: str | None, cfg: config.Config, deps: Deps) -> CachedToken:
     """A valid token: the cached one if it checks out (tokencache: signature, user, tool, repository,
     scope, strictly before ``exp``), else a fresh one from the server."""
-    record = enrollment.require(server, deps.enrollments)
+    record = enrollment.require(server, deps.enrollments, source=cfg.server.source)
     cached = tokencache.read_valid(deps.token_dir, server, tool, repository, now=deps.clock(), issuer=record.issuer,
                                    sub=record.email)
     if cached:
@@ -176,16 +190,18 @@ def build_command(spec: tools.ToolSpec, binary: list[str], args: list[str], toke
     helper = inject.helper_command(spec.name, server, repository, deps.python)
     base_url = claims.get("base_url") or None
     ttl = enforced.refresh_seconds(token) if enforced.held_by_gateway(token) else token.lifetime_seconds
-    if spec.name == "claude":
-        injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url)
-    else:
-        injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
-    set_vars = dict(injection.set_env)
+    policy_env = {}
     for name, value in (claims.get("env") or {}).items():
         if name in constants.COMPETING_CREDENTIALS:
             log.warn(f"ignoring the policy's {name}: aigate never passes a competing credential")
             continue
-        set_vars[name] = str(value)
+        policy_env[name] = str(value)
+    if spec.name == "claude":
+        injection = inject.for_claude(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=policy_env,
+                                      blank=constants.COMPETING_CREDENTIALS)
+    else:
+        injection = inject.for_codex(args, helper=helper, ttl_seconds=ttl, base_url=base_url, env=deps.env)
+    set_vars = {**injection.set_env, **policy_env}
     set_vars[ENV_RUNNING] = spec.name  # a wrapper on PATH that runs aigate again is caught, not looped
     env, removed = launch.child_env(deps.env, scrub=constants.COMPETING_CREDENTIALS, set_vars=set_vars)
     log.debug(f"child environment: set {sorted(set_vars)}, removed {removed}")

@@ -2,17 +2,20 @@
 
 Both tools call aigate back for the key, so the key never goes into argv, the environment or a file:
 
-- Claude Code: ``--settings '{"apiKeyHelper": "<command>"}'``. Claude runs that string through a
-  shell, so the command is shell-quoted. Setting ``ANTHROPIC_API_KEY`` instead would stop every
-  interactive session at the "use this API key?" dialog. ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS`` makes
-  it call back at least once per token lifetime. A user's own ``--settings`` (JSON or a file) is
-  merged into aigate's in place; one that sets ``apiKeyHelper`` itself is refused (2).
+- Claude Code: ``--settings '{"apiKeyHelper": "<command>", "env": {...}}'``. Claude runs that string
+  through a shell, so the command is shell-quoted. Setting ``ANTHROPIC_API_KEY`` instead would stop
+  every interactive session at the "use this API key?" dialog. ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS``
+  makes it call back at least once per token lifetime. The ``env`` there outranks Claude's own
+  settings files (see :func:`for_claude`). A user's own ``--settings`` (JSON or a file, once or more)
+  are merged into aigate's; one that sets ``apiKeyHelper`` or a credential is refused (2).
 - Codex: a provider defined with ``-c model_providers.aigate={..., auth={command=..., args=[...]}}``
   and ``-c model_provider="aigate"``; Codex ignores ``OPENAI_API_KEY`` with its built-in provider and
   honours ``CODEX_API_KEY`` only in ``exec``. ``refresh_interval_ms`` in the auth table makes it call
   back. A user's own ``-c model_provider=`` / ``model_providers.*`` is refused (2): Codex takes one
-  provider. The provider's base URL is the token's ``base_url``, else the user's ``-c
-  openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml``, else OpenAI's.
+  provider. The provider's base URL is the token's ``base_url`` (the policy), else the user's ``-c
+  openai_base_url=``, else ``OPENAI_BASE_URL`` in the environment, else ``openai_base_url`` in
+  ``$CODEX_HOME/config.toml``, else OpenAI's: the settings Codex's own OpenAI provider honours, which
+  the provider aigate defines would otherwise hide.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ENV_OPENAI_BASE_URL = "OPENAI_BASE_URL"  # honoured by Codex's built-in OpenAI provider
 HELPER_TIMEOUT_MS = 30_000  # a callback that must fetch a fresh token may take a few seconds
 
 
@@ -39,7 +43,8 @@ Injection = namedtuple("Injection", "argv_tail set_env")
 
 
 def helper_command(tool: str, server: str, repository: str | None, python: str | None = None) -> list[str]:
-    """The key-helper command line the tool runs: this Python, ``-m aigate key-helper TOOL ...``."""
+    """The key-helper command line the tool runs: this aigate in an isolated interpreter (:mod:`aigate.selfcmd`;
+    nothing is imported from the tool's working directory), ``key-helper TOOL ...``."""
     command = [*selfcmd.module_argv("aigate", python), "key-helper", tool, "--server", server]
     return command + (["--repository", repository] if repository else [])
 
@@ -60,46 +65,74 @@ def _sh_quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\"'\"'") + "'"
 
 
-def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None) -> Injection:
-    """Claude Code's :class:`Injection`: ``--settings`` with an ``apiKeyHelper`` running ``helper`` (the
-    argv of the key helper, shell-quoted), merged with the user's own ``--settings`` (JSON or a file)
-    where they gave one; ``CLAUDE_CODE_API_KEY_HELPER_TTL_MS`` = ``ttl_seconds`` * 1000; and, when the
-    policy sets ``base_url``, ``ANTHROPIC_BASE_URL`` both in the environment and in the settings'
-    ``env`` (which beats the user's and the repository's settings files; the user's own ``env`` is
-    merged). ``user_args`` follow unchanged. UsageError (2) when the user's settings set
-    ``apiKeyHelper`` or cannot be read as JSON."""
-    ours: dict[str, Any] = {"apiKeyHelper": shell_command(helper)}
-    env = {"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": str(ttl_seconds * 1000)}
-    if base_url:  # also in --settings' env, which beats the user's and the repository's settings files
-        env["ANTHROPIC_BASE_URL"] = base_url
-        ours["env"] = {"ANTHROPIC_BASE_URL": base_url}
-    found = _find_option(user_args, "--settings")
-    if found is None:
-        return Injection(["--settings", json.dumps(ours)] + list(user_args), env)
-    start, end, value = found
-    theirs = _load_claude_settings(value)
-    if "apiKeyHelper" in theirs:
+def for_claude(user_args: list[str], *, helper: list[str], ttl_seconds: int, base_url: str | None,
+               env: dict[str, str] | None = None, blank: tuple[str, ...] = ()) -> Injection:
+    """Claude's argv tail and variables: one ``--settings`` carrying aigate's ``apiKeyHelper`` and ``env``.
+
+    Which layer wins (docs/tools.md, observed with the pinned release): Claude applies ``env`` from the
+    user's ``~/.claude/settings.json``, the repository's ``.claude/settings.json`` and
+    ``settings.local.json`` (no trust prompt in ``-p`` mode) over its process environment, and the
+    ``env`` and ``apiKeyHelper`` of a ``--settings`` flag over all of those; only IT's managed settings
+    outrank the flag. So the process environment alone is not enough: aigate's ``--settings`` also
+    carries, in ``env``, every name of ``blank`` (the competing credentials, ``ANTHROPIC_CUSTOM_HEADERS``
+    among them) set to "" (Claude takes an empty value as unset), the helper's TTL, the policy's ``base_url`` and the
+    policy's ``env`` (``env``). Claude keeps only the *last* ``--settings``: the user's, however many,
+    are merged in order into the one aigate passes, aigate's values on top. A user's ``--settings``
+    that sets ``apiKeyHelper``, one of those credentials, or the endpoint the policy fixes is refused (2).
+    """
+    ours_env = {name: "" for name in blank}
+    ours_env.update(env or {})
+    ours_env["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] = str(ttl_seconds * 1000)
+    if base_url:
+        ours_env["ANTHROPIC_BASE_URL"] = base_url
+    process_env = {k: ours_env[k] for k in ("CLAUDE_CODE_API_KEY_HELPER_TTL_MS", "ANTHROPIC_BASE_URL") if k in ours_env}
+    found = _find_options(user_args, "--settings")
+    theirs: dict[str, Any] = {}
+    for _start, _end, value in found:
+        layer = _load_claude_settings(value)
+        _check_claude_settings(layer, ours_env, fixed={"ANTHROPIC_BASE_URL"} if base_url else set())
+        theirs = {**theirs, **layer, "env": {**theirs.get("env", {}), **(layer.get("env") or {})}}
+    merged = {**theirs, "apiKeyHelper": shell_command(helper), "env": {**theirs.get("env", {}), **ours_env}}
+    ours = ["--settings", json.dumps(merged)]
+    if not found:
+        return Injection(ours + list(user_args), process_env)
+    first = found[0][0]
+    dropped = {i for start, end, _ in found for i in range(start, end)}
+    rest = [arg for i, arg in enumerate(user_args) if i not in dropped and i >= first]
+    return Injection(list(user_args[:first]) + ours + rest, process_env)
+
+
+def _check_claude_settings(layer: dict[str, Any], ours_env: dict[str, str], fixed: set[str]) -> None:
+    """Refuse (2) a user's ``--settings`` that would replace the key or the endpoint aigate sets."""
+    if "apiKeyHelper" in layer:
         raise UsageError(
             "your --settings sets apiKeyHelper, which aigate sets to hand Claude Code the approved key",
             hint="remove apiKeyHelper from those settings; aigate merges the rest",
         )
-    if "env" in ours:
-        their_env = theirs.get("env")
-        ours["env"] = {**(their_env if isinstance(their_env, dict) else {}), **ours["env"]}
-    merged = ["--settings", json.dumps({**theirs, **ours})]
-    return Injection(list(user_args[:start]) + merged + list(user_args[end:]), env)
+    env = layer.get("env") or {}
+    if not isinstance(env, dict):
+        raise UsageError("the env of your --settings must be a JSON object")
+    clashing = sorted(n for n in env if (n in ours_env and ours_env[n] == "") or n in fixed)
+    if clashing:
+        raise UsageError(
+            f"your --settings sets {', '.join(clashing)} in env, which would replace the approved key or the "
+            "endpoint the policy sets",
+            hint="remove those variables from your --settings; aigate hands Claude Code its key itself",
+        )
 
 
-def _find_option(args: list[str], name: str) -> tuple[int, int, str] | None:
-    """``(start, end, value)`` of ``name VALUE`` or ``name=VALUE`` in ``args`` (before any ``--``)."""
-    for i, arg in enumerate(args):
-        if arg == "--":
-            return None
+def _find_options(args: list[str], name: str) -> list[tuple[int, int, str]]:
+    """``(start, end, value)`` of every ``name VALUE`` or ``name=VALUE`` in ``args`` (before any ``--``)."""
+    found, i = [], 0
+    while i < len(args) and args[i] != "--":
+        arg = args[i]
         if arg == name and i + 1 < len(args):
-            return i, i + 2, args[i + 1]
-        if arg.startswith(name + "="):
-            return i, i + 1, arg[len(name) + 1:]
-    return None
+            found.append((i, i + 2, args[i + 1]))
+            i += 1
+        elif arg.startswith(name + "="):
+            found.append((i, i + 1, arg[len(name) + 1:]))
+        i += 1
+    return found
 
 
 def _load_claude_settings(value: str) -> dict[str, Any]:
@@ -130,7 +163,8 @@ def for_codex(
     openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml`` (``env``: the
     environment the tool will get), else OpenAI's. UsageError (2) when the user sets a provider."""
     user_base_url = _check_codex_overrides(user_args)
-    url = base_url or user_base_url or _codex_config_base_url(env) or OPENAI_DEFAULT_BASE_URL
+    url = (base_url or user_base_url or (env.get(ENV_OPENAI_BASE_URL) or "").strip() or _codex_config_base_url(env)
+           or OPENAI_DEFAULT_BASE_URL)
     auth = (f"{{command={_toml(helper[0])}, args=[{', '.join(_toml(a) for a in helper[1:])}], "
             f"refresh_interval_ms={ttl_seconds * 1000}, timeout_ms={HELPER_TIMEOUT_MS}}}")
     provider = f'{{name="aigate", base_url={_toml(url)}, wire_api="responses", auth={auth}}}'

@@ -10,8 +10,10 @@ otherwise the class path recorded at ``login`` / ``keys set`` is loaded directly
 recorded does keyring discover backends through entry points, and the result is recorded. The fail
 backend is "no keyring" and the null backend stores nothing: both are always refused (78 with the way
 out), before a one-time code is spent; plaintext (keyrings.alt) backends are refused unless
-``AIGATE_ALLOW_INSECURE_KEYRING=1``, and then every use warns. Every write is read back, so a backend
-that silently drops it is an error, not "stored". ``keyring`` is imported lazily.
+``AIGATE_ALLOW_INSECURE_KEYRING=1``, and storing a secret there warns (once per process; ``status``
+shows the backend). Without a Secret Service the messages name the ways out (:mod:`aigate.headless`).
+Every write is read back, so a backend that silently drops it is an error, not "stored". ``keyring``
+is imported lazily.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import os
 from collections import namedtuple
 from pathlib import Path
 
-from aigate import log, paths
+from aigate import headless, log, paths
 from aigate.constants import is_key_scope
 from aigate.errors import ConfigError, UsageError
 
@@ -92,6 +94,9 @@ class KeyringStore:
         return value
 
     def set(self, name: str, value: str) -> None:
+        if is_insecure(self.description):  # said when a secret goes there, once per process
+            log.warn(f"storing in the plain-file keyring {self.description} "
+                     f"({ENV_ALLOW_INSECURE}=1: CI and demos only)")
         self._call("write", lambda: self.backend.set_password(SERVICE, name, value))
         if self.get(name) != value:
             raise ConfigError(
@@ -116,8 +121,9 @@ class KeyringStore:
             return action()
         except Exception as err:  # backends raise anything: dbus errors, locked collections, ...
             raise ConfigError(
-                f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}",
-                hint="unlock your keyring (or log in to the desktop session) and try again",
+                f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}"
+                + headless.because(os.environ),
+                hint=headless.failed_hint(os.environ, allow_var=ENV_ALLOW_INSECURE),
             ) from err
 
 
@@ -183,9 +189,8 @@ def _discover() -> Any:
 def _check_safe(class_path: str, env: Mapping[str, str]) -> None:
     if class_path == _NO_BACKEND:
         raise ConfigError(
-            "no usable OS keyring was found (aigate keeps its credentials only there)",
-            hint="install and unlock one (GNOME Keyring / KWallet over the Secret Service), or set "
-            f"{ENV_BACKEND}; for CI and demos only: {ENV_ALLOW_INSECURE}=1 with keyrings.alt",
+            f"no usable OS keyring: {headless.why(env)}; aigate keeps its credentials only in one",
+            hint=headless.fixes(env, allow_var=ENV_ALLOW_INSECURE),
         )
     if class_path.startswith(_STORES_NOTHING):
         raise ConfigError(
@@ -194,13 +199,16 @@ def _check_safe(class_path: str, env: Mapping[str, str]) -> None:
             hint="use the OS keyring, or for CI and demos keyrings.alt's plaintext backend with "
             f"{ENV_ALLOW_INSECURE}=1",
         )
-    if class_path.startswith(_INSECURE_PREFIXES):
-        if env.get(ENV_ALLOW_INSECURE) != "1":
-            raise ConfigError(
-                f"refusing the keyring backend {class_path}: it keeps secrets in a plain file or nowhere",
-                hint=f"use the OS keyring; for CI and demos only, set {ENV_ALLOW_INSECURE}=1",
-            )
-        log.warn(f"insecure keyring backend {class_path} allowed by {ENV_ALLOW_INSECURE}=1 (CI and demos only)")
+    if is_insecure(class_path) and env.get(ENV_ALLOW_INSECURE) != "1":
+        raise ConfigError(
+            f"refusing the keyring backend {class_path}: it keeps secrets in a plain file",
+            hint=headless.plain_file_hint(env, allow_var=ENV_ALLOW_INSECURE),
+        )
+
+
+def is_insecure(class_path: str) -> bool:
+    """A backend that keeps secrets in a plain file (allowed only with AIGATE_ALLOW_INSECURE_KEYRING=1)."""
+    return class_path.startswith(_INSECURE_PREFIXES)
 
 
 # --- the scope index (names only) -----------------------------------------------------------------
@@ -237,11 +245,15 @@ def _corrupt_index(index: Path, why: str) -> ConfigError:
 
 def record_scope(scope: str, present: bool, index: Path | None = None) -> None:
     """Add (``present``) or remove ``scope`` in the names-only index (``keys.json`` in the state dir, mode 0600);
-    a corrupt index is rewritten."""
+    a corrupt index is rewritten. Under a lock (:mod:`aigate.locking`): parallel ``keys set`` runs (an IT
+    provisioning script) all stay listed; ConfigError (78) when another process holds it too long."""
+    from aigate.locking import FileLock
+
     index = index or paths.key_index_file()
-    names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
-    names = names | {scope} if present else names - {scope}
-    paths.write_private(index, json.dumps(sorted(names)).encode())
+    with FileLock(index):
+        names = set(stored_scopes(index, strict=False))  # a corrupt index is replaced: this is its fix
+        names = names | {scope} if present else names - {scope}
+        paths.write_private(index, json.dumps(sorted(names)).encode())
 
 
 StoredKey = namedtuple("StoredKey", "scope masked")

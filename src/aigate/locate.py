@@ -3,6 +3,8 @@
 - Missing: ToolNotFound (127). Found but not executable: ToolNotExecutable (126).
 - aigate's own entry is never taken for the tool (a ``claude`` that is really aigate would loop), and
   neither is an aigate shim (:mod:`aigate.shims`, found by :data:`SHIM_MARKER` in its first bytes).
+- Relative PATH entries (``""``, ``.``, ``bin``) are skipped: they name the working directory, and a
+  repository's own ``claude`` or ``git`` is never started (as Go's ``exec.LookPath`` refuses them).
 - Windows: names are tried with each PATHEXT extension; npm installs ``claude.cmd`` shims, and
   arguments cannot pass through cmd.exe safely (docs/tools.md, the "BatBadBut" class of bugs), so for a ``.cmd`` the
   command the shim would start (node and its script, or the tool's own .exe) is read out of it and
@@ -40,7 +42,9 @@ def find_binary(
     own = {_real(e) for e in entries if e}
     not_executable = None
     for directory in (path_env or "").split(os.pathsep):
-        for candidate in _candidates(Path(directory or "."), name, windows, pathext):
+        if not os.path.isabs(directory):
+            continue  # "", ".", "bin": the working directory, i.e. the repository's own files
+        for candidate in _candidates(Path(directory), name, windows, pathext):
             if not candidate.is_file() or _real(str(candidate)) in own or is_shim(candidate):
                 continue
             if windows or os.access(candidate, os.X_OK):

@@ -42,17 +42,25 @@ def printable(text: object) -> str:
 
 
 _warned: set[str] = set()
+_hushed = [False]
 
 
 def forget_warnings() -> None:
     """Let every warning be printed again (tests run many aigate calls in one process)."""
     _warned.clear()
+    _hushed[0] = False
+
+
+def hush_warnings() -> None:
+    """No warnings from this process: the key helper's, whose ``aigate run`` has said them already
+    (once per run, not again at every key callback and over the tool's screen)."""
+    _hushed[0] = True
 
 
 def warn(message: str) -> None:
     """A warning on stderr, once per process (a background thread repeating it would scribble over
     the tool's screen)."""
-    if message in _warned:
+    if message in _warned or _hushed[0]:
         return
     _warned.add(message)
     print(f"aigate: warning: {printable(message)}", file=sys.stderr, flush=True)

@@ -31,10 +31,10 @@ from typing import Annotated, Any, TypeVar
 from aigate.constants import (  # noqa: F401
     CLAIM_ACCESS_REQUEST, CLAIM_BASE_URL, CLAIM_ENV, CLAIM_KEY_SCOPE, CLAIM_KEY_SOURCE, CLAIM_REPOSITORY, CLAIM_TOOL,
     COMPETING_CREDENTIALS, DEFAULT_KEY_SCOPES, ENROLLMENT_CODE_PATTERN, KEY_SCOPE_PATTERN, LABEL_PATTERN,
-    MAX_BODY_BYTES, MAX_DURATION_SECONDS, PATTERN_MEANINGS, PROBLEM_CONTENT_TYPE, REASON_PATTERN, SCOPE_ALL,
+    MAX_BODY_BYTES, MAX_DURATION_SECONDS, PROBLEM_CONTENT_TYPE, REASON_PATTERN, SCOPE_ALL,
     SCOPE_MINE, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_LEEWAY_SECONDS, KEY_SOURCE_GATEWAY, KEY_SOURCE_LAPTOP,
     TOKEN_TYPE, ApprovalMode, Paths, ProblemCode, RequestState, Role, SessionEventKind, format_duration,
-    is_key_scope, normalize_repository, parse_duration, pattern_problem, rfc3339,
+    characters, is_key_scope, normalize_repository, parse_duration, pattern_problem, rfc3339,
 )
 # isort: on
 
@@ -73,9 +73,9 @@ class Limit:
             return None
         if isinstance(value, str):
             if self.min_length is not None and len(value) < self.min_length:
-                return f"must be at least {_characters(self.min_length)}"
+                return f"must be at least {characters(self.min_length)}"
             if self.max_length is not None and len(value) > self.max_length:
-                return f"must be at most {_characters(self.max_length)}"
+                return f"must be at most {characters(self.max_length)}"
             return pattern_problem(self.pattern, value) if self.pattern is not None else None
         elif isinstance(value, int):
             if self.ge is not None and value < self.ge:
@@ -83,10 +83,6 @@ class Limit:
             if self.le is not None and value > self.le:
                 return f"must be at most {self.le}"
         return None
-
-
-def _characters(n: int) -> str:
-    return f"{n} character" if n == 1 else f"{n} characters"
 
 
 ToolName = Annotated[str, Limit(min_length=1, max_length=64, pattern=LABEL_PATTERN)]
@@ -160,6 +156,7 @@ class ToolAccess:
     max_duration_seconds: int
     grant: Grant | None = None
     key_source: str = KEY_SOURCE_LAPTOP  # "gateway": enforced mode, the vendor key is held by a gateway
+    latest_request: AccessRequest | None = None  # no grant: the latest request for the tool says why
 
 
 @dataclass
@@ -201,6 +198,7 @@ class AccessRequest:
     granted_seconds: int | None = None
     expires_at: datetime | None = None  # end of the grant, once approved
     approval_capped: bool = False  # in an approve answer: the approver asked for more than the maximum
+    other_reviewers: int | None = None  # a new pending request: how many others could review it (0: nobody)
 
 
 @dataclass

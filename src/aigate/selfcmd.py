@@ -1,15 +1,21 @@
 """How this aigate starts itself again: the tools' key callback and the detached spool flusher; stdlib only.
 
-Installed normally (a venv, a wheel), ``python -m aigate`` finds the package. Run from the one-file
-``aigate.pyz`` or from the Debian package's private folder, this Python alone would not find it, so
-:mod:`aigate.standalone` records the folder aigate was imported from (:func:`set_site`) and the
-commands become ``python -I -c BOOT SITE MODULE ARGS...``: isolated mode, so neither the user's site
-packages nor the working directory (a repository could hold its own ``aigate`` package) come first.
+Always ``python -I -c BOOT SITE MODULE ARGS...``: isolated mode (neither the working directory nor a
+script's folder on ``sys.path``, no ``PYTHON*`` variables, no user site-packages), so a repository
+holding its own ``aigate`` package, the tool's working directory, is never imported in place of
+aigate (docs/tools.md: ``python -m aigate`` in such a repository runs the repository's code as the
+key helper). SITE, the folder holding this ``aigate`` package, goes first on ``sys.path``, so the
+process runs exactly the aigate that started it: by default the folder aigate was imported from;
+run from the one-file ``aigate.pyz`` or the Debian package's private folder, the one
+:mod:`aigate.standalone` recorded (:func:`set_site`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+
+import aigate
 
 _site: str | None = None
 # argv after -c: [SITE, MODULE, ARGS...]; SITE goes first on sys.path, MODULE runs as __main__ with ARGS.
@@ -25,7 +31,5 @@ def set_site(folder: str) -> None:
 
 def module_argv(module: str, python: str | None = None) -> list[str]:
     """The argv that runs ``python -m MODULE`` for this aigate (arguments are appended by the caller)."""
-    python = python or sys.executable
-    if _site is None:
-        return [python, "-m", module]
-    return [python, "-I", "-c", _BOOT, _site, module]
+    site = _site or os.path.dirname(os.path.dirname(os.path.abspath(aigate.__file__)))
+    return [python or sys.executable, "-I", "-c", _BOOT, site, module]

@@ -2,7 +2,8 @@
 
 Each event is one file in the state dir's ``spool/`` (``<session_id>-<kind>.json``, mode 0600, written
 atomically) holding ``{"server": URL, "event": <SessionEvent on the wire>}``. Writing it is all a run
-does before and after the tool; :func:`start_flusher` then starts ``python -m aigate.spool`` in its own
+does before and after the tool; :func:`start_flusher` then starts ``aigate.spool`` (an isolated
+interpreter, :mod:`aigate.selfcmd`) in its own
 session with no terminal, which sends every spooled event and deletes each file once the server has
 acknowledged it. Nothing waits on the network; an event that cannot be sent stays and the next
 flusher (started by any later run) sends it. Two flushers racing may send one event twice: the server

@@ -1,14 +1,20 @@
 """The approval-token cache, read on every warm ``aigate run`` and key callback: stdlib only, plus
 ``cryptography``'s Ed25519 public key to check a signature (:mod:`aigate.jws`).
 
-One file per (server, tool, repository) in the user cache dir (DESIGN.md "Approval token"): a token
-issued for one repository never serves another. Files are JSON ``{"server", "tool", "repository",
-"token"}``, mode 0600, written atomically (:func:`aigate.paths.write_private`), so two runs racing
-leave one whole file; the server's JWKS is cached beside them (:data:`JWKS_FILE`). The cache is
-user-writable input, so a token read back is trusted only once it checks out again: signature (with
-the cached JWKS), header, issuer, audience, ``sub`` (the enrolled user), tool, repository and key
-scope, and strictly before ``exp`` (leeway never extends a cached token). Anything else is no token:
-the caller fetches a fresh one, so an edited token after a revocation gives 77, not a run.
+One file per (server, tool, repository) in the user cache dir (docs/architecture.md, "Decisions both
+sides rely on"): a token issued for one repository never serves another. Files are JSON ``{"server",
+"tool", "repository", "token", "clock_offset"}``, mode 0600, written atomically
+(:func:`aigate.paths.write_private`), so two runs racing leave one whole file; the server's JWKS is
+cached beside them (:data:`JWKS_FILE`). The cache is user-writable input, so a token read back is
+trusted only once it checks out again: signature (with the cached JWKS), header, issuer, audience,
+``sub`` (the enrolled user), tool, repository and key scope, and strictly before ``exp`` (leeway never
+extends a cached token). Anything else is no token: the caller fetches a fresh one, so an edited
+token after a revocation gives 77, not a run.
+``exp`` is the server's time: this computer's clock is read plus ``clock_offset`` (seconds the
+server's clock was ahead of this one when the token was fetched, from its ``Date`` header; see
+:mod:`aigate.tokens`), so a laptop a few minutes off still uses its tokens for their whole lifetime.
+The stored offset is user-writable too: one beyond :data:`MAX_CLOCK_OFFSET_SECONDS` means no token.
+Known limit: a clock set right while a token is cached shifts that token's end by the old offset.
 """
 
 from __future__ import annotations
@@ -25,16 +31,18 @@ if TYPE_CHECKING:
     from typing import Any
 
 JWKS_FILE = "jwks.json"
+MAX_CLOCK_OFFSET_SECONDS = 300  # tokens.MAX_CLOCK_SKEW_SECONDS: larger offsets are refused at fetch
 
 
 class CachedToken:
     """A cached token: ``token`` (compact JWS) and ``claims`` (its payload, verified when fetched)."""
 
-    __slots__ = ("claims", "token")
+    __slots__ = ("claims", "clock_offset", "token")
 
-    def __init__(self, token: str, claims: dict[str, Any]):
+    def __init__(self, token: str, claims: dict[str, Any], clock_offset: float = 0.0):
         self.token = token
         self.claims = claims
+        self.clock_offset = clock_offset  # seconds the server's clock is ahead of this computer's
 
     @property
     def expires_at(self) -> int:
@@ -68,16 +76,19 @@ def read_valid(token_dir: Path, server: str, tool: str, repository: str | None, 
         entry = json.loads(path.read_text("utf-8"))
         if [entry["server"], entry["tool"], entry["repository"]] != [server, tool, repository]:
             return None
+        offset = float(entry.get("clock_offset") or 0.0)
+        if not abs(offset) <= MAX_CLOCK_OFFSET_SECONDS:  # an edited offset would stretch the token's life
+            return None
         jwks = read_jwks(token_dir)
         if jwks is None:
             return None
         _, claims = jws.verify(entry["token"], jwks)
         from aigate.constants import normalize_repository
 
-        if jws.claims_problem(claims, issuer=issuer, tool=tool, now=now, exp_leeway=0, sub=sub,
+        if jws.claims_problem(claims, issuer=issuer, tool=tool, now=now + offset, exp_leeway=0, sub=sub,
                               repository=normalize_repository(repository or "")):
             return None
-        return CachedToken(entry["token"], claims)
+        return CachedToken(entry["token"], claims, offset)
     except (OSError, ValueError, KeyError, TypeError):  # jws.JwsError is a ValueError
         return None
 
@@ -107,12 +118,15 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.getuid() and not st.st_mode & 0o077
 
 
-def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str) -> CachedToken:
-    """Cache a token :mod:`aigate.tokens` verified (mode 0600, atomic; the folder made 0700); return it."""
-    entry = {"server": server, "tool": tool, "repository": repository, "token": token}
+def store(token_dir: Path, server: str, tool: str, repository: str | None, token: str,
+          clock_offset: float = 0.0) -> CachedToken:
+    """Cache a token :mod:`aigate.tokens` verified (mode 0600, atomic; the folder made 0700) and return
+    it; ``clock_offset``: seconds the server's clock was ahead of this computer's when it was fetched."""
+    entry = {"server": server, "tool": tool, "repository": repository, "token": token,
+             "clock_offset": clock_offset}
     _private_dir(token_dir)
     paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
-    return CachedToken(token, jws.unverified(token)[1])
+    return CachedToken(token, jws.unverified(token)[1], clock_offset)
 
 
 def _private_dir(token_dir: Path) -> None:

@@ -32,6 +32,8 @@ class FakeServer:
         self.codes = {"7KQ2-MX4P-9TRD": "ann@corp.example"}
         self.decide_on_poll: str | None = None  # a reviewer's decision, seen by the next GET of a request
         self.device_polls: list[str] | None = None  # SSO: the answers to the next polls ("ok" enrolls); None: no SSO
+        self.me_tools: list[dict] = []  # the ToolAccess items /v1/me answers
+        self.other_reviewers = 1  # approvers and admins besides the requester, told on a new request
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
@@ -45,7 +47,7 @@ class FakeServer:
             return problem(401, "unauthenticated")
         if path == protocol.Paths.ME:
             return httpx.Response(200, json={"user": user(), "device_id": "d1", "issuer": SERVER,
-                                             "token_ttl_seconds": 600, "tools": []})
+                                             "token_ttl_seconds": 600, "tools": self.me_tools})
         if path == protocol.Paths.ACCESS_REQUESTS:
             return self.create(body) if method == "POST" else self.list(request)
         parts = path.split("/")  # /v1/access-requests/{id}[/action]
@@ -59,6 +61,8 @@ class FakeServer:
         if action:
             item["state"] = states[action]
             item["decision_reason"] = (body or {}).get("reason")
+            if action != "cancel":
+                item.update(decided_by="boss@corp.example", decided_at="2026-11-30T20:00:00Z")
         return httpx.Response(200, json=item)
 
     def enroll(self, body):
@@ -89,7 +93,7 @@ class FakeServer:
             "state": "pending", "key_scope": "anthropic", "requested_seconds": min(asked, 28800),
             "duration_capped": asked > 28800, "max_duration_seconds": 28800, "automatic": False,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        return httpx.Response(201, json=self.requests[rid])
+        return httpx.Response(201, json={**self.requests[rid], "other_reviewers": self.other_reviewers})
 
     def list(self, request):
         state = request.url.params.get("state")

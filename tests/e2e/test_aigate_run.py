@@ -54,6 +54,15 @@ def test_codex_exec_gets_only_the_scoped_key(ready_dev, standin):
     assert not (ready_dev.home / ".codex" / "auth.json").exists()
 
 
+def test_codex_goes_to_openai_base_url_as_claude_goes_to_anthropic_base_url(ready_dev, standin):
+    result = ready_dev.aigate("run", "codex", "exec", "through the variable",
+                              extra={"OPENAI_BASE_URL": standin.openai_url})
+
+    assert result.returncode == 0, result.stderr
+    assert f"{REPLY_MARKER} from openai: you said 'through the variable'" in result.stdout
+    assert credentials_seen(standin.records()) == {OPENAI_KEY}
+
+
 def test_runs_are_recorded_in_the_audit_log(ready_dev, standin, deployment: Deployment):
     before = len(deployment.sessions("end"))
     assert claude_print(ready_dev, standin, "one").returncode == 0
@@ -140,8 +149,11 @@ def test_revoked_grant_is_refused_once_the_token_lifetime_passed(tmp_path, peopl
         standin.clear()
         result = claude_print(dev, standin, "after", spied[0])
         assert result.returncode == 77
-        assert "revoked" in result.stderr.lower() or "aigate request claude" in result.stderr
+        assert f"the grant for claude (request {request_id}) was revoked at " in result.stderr
+        assert f"by {boss.email}: project over" in result.stderr
         assert not spied[1].exists() and standin.records() == []
+        status = dev.ok("status").stdout
+        assert f"claude: no grant; request {request_id} revoked " in status and "project over" in status
     finally:
         deployed.stop()
 

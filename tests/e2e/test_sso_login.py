@@ -108,3 +108,59 @@ def test_an_approver_by_group_signs_in_with_sso_and_approves(sso_deployment, peo
     assert "approved" in dev.ok("requests").stdout
     refused = dev.aigate("admin", "approve", request_id)
     assert refused.returncode == 77
+
+
+@pytest.fixture(scope="module")
+def notified_deployment(module_dir: Path):
+    """Like ``sso_deployment``, with a Slack-format [[notify]] receiver on loopback."""
+    from receiver import WebhookReceiver
+
+    port = free_port()
+    with WebhookReceiver() as slack:
+        policy = SSO_POLICY + f'\n[[notify]]\nurl = "{slack.url}"\nformat = "slack"\nevents = ["request.created"]\n'
+        data_dir = init_server(module_dir / "notified-server", policy=policy)
+        with OidcProvider(module_dir / "notified", redirect_uri=f"http://127.0.0.1:{port}/sso/callback") as provider:
+            server = start_server(data_dir, port=port, extra_args=provider.serve_args(), env=provider.server_env())
+            yield Deployment(data_dir, server=server, port=port), provider, slack
+            server.stop()
+
+
+def test_sso_developer_waits_the_approver_follows_the_slack_link_signs_in_with_sso_and_approves(
+        notified_deployment, people, standin, tmp_path):
+    """The issue's "done when": no enrollment code anywhere; `request --wait` returns at once."""
+    import time
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    deployment, provider, slack = notified_deployment
+    dev, lead = people(deployment, "waiting-dev"), people(deployment, "slack-lead")
+    sso_login(dev, provider, ["dev"], tmp_path / "dev")
+    provider.set_account(lead.email, groups=["eng-leads"])
+    waiting = subprocess.Popen([str(VENV_BIN / "aigate"), "request", "claude", "--reason", "ship the fix", "--wait"],
+                               cwd=dev.workdir, env=dev.env(), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        (note,) = slack.wait_for(1)
+        text = note.json["text"]
+        link = text[text.index("<http") + 1:text.index("|request ")]
+        with open_browser(tmp_path / "chromium") as browser:
+            browser.get(link)
+            browser.find_element("link text", "Sign in with SSO").click()
+            sign_in(browser, lead.email, shots=tmp_path, prefix="console-")
+            WebDriverWait(browser, 30).until(lambda d: d.current_url == link)
+            save_screenshot(browser, tmp_path, "console-request-after-sso")
+            browser.find_element("xpath", "//button[text()='Approve']").click()
+            approved = time.monotonic()
+            WebDriverWait(browser, 30).until(lambda d: d.find_elements("css selector", "[role=status]"))
+        _, err = waiting.communicate(timeout=30)
+        returned = time.monotonic() - approved
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    dev.printed.append(err)
+    assert waiting.returncode == 0, err
+    assert returned < 5.0, f"request --wait returned {returned:.1f}s after the approval"
+    dev.set_key("anthropic", ANTHROPIC_KEY)
+    result = dev.aigate("run", "claude", "-p", "approved in the console", extra={"ANTHROPIC_BASE_URL": standin.url})
+    assert result.returncode == 0, result.stderr
+    assert credentials_seen(standin.records()) == {ANTHROPIC_KEY}

@@ -126,23 +126,43 @@ WARM_PATH_FORBIDDEN = {
 
 WARM_PATH_CRYPTOGRAPHY = {"cryptography", "cryptography.__about__", "cryptography.hazmat",
                           "cryptography.hazmat.bindings", "cryptography.hazmat.bindings._rust"}
+# What the launch may load, snapshot as the tool is spawned. While the tool runs, the session's key
+# server reads the keyring in a background thread (docs/architecture.md, "Client decisions"), so the
+# keyring may appear after that; the CLI framework, HTTP and JWT libraries never do.
+WARM_PATH_NEVER = {"typer", "click", "rich", "httpx", "jwt"}
+WARM_PATH_PROBE = """
+import json, sys
+import aigate.launch as launch
+
+real = launch.run_child
+
+def spy(argv, env, on_started=None):
+    open(sys.argv[1] + "/at-spawn.json", "w").write(json.dumps(sorted(sys.modules)))
+    return real(argv, env, on_started)
+
+launch.run_child = spy
+from aigate.cli.entry import main
+code = main(["run", "claude"])
+open(sys.argv[1] + "/at-exit.json", "w").write(json.dumps(sorted(sys.modules)))
+sys.exit(code)
+"""
 
 
 def test_the_warm_path_imports_only_what_it_needs(client):
-    probe = ("import json, sys; from aigate.cli.entry import main; code = main(['run', 'claude']); "
-             f"open({str(client.tmp / 'modules.json')!r}, 'w').write(json.dumps(sorted(sys.modules))); sys.exit(code)")
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", probe], env=client.env(), cwd=client.tmp, capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-c", WARM_PATH_PROBE, str(client.tmp)], env=client.env(),
+                          cwd=client.tmp, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    loaded = json.loads((client.tmp / "modules.json").read_text())
-    assert sorted({m.split(".")[0] for m in loaded} & WARM_PATH_FORBIDDEN) == []
-    assert "aigate.protocol" not in loaded and "aigate.cli.app" not in loaded
+    at_spawn = json.loads((client.tmp / "at-spawn.json").read_text())
+    at_exit = json.loads((client.tmp / "at-exit.json").read_text())
+    assert sorted({m.split(".")[0] for m in at_spawn} & WARM_PATH_FORBIDDEN) == []
+    assert "aigate.protocol" not in at_spawn and "aigate.cli.app" not in at_spawn
+    assert sorted({m.split(".")[0] for m in at_exit} & WARM_PATH_NEVER) == []
     # The cached token's signature is checked (the cache is user-writable): cryptography's compiled
     # Ed25519, without the Python layers around it.
-    assert {m for m in loaded if m.startswith("cryptography")} <= WARM_PATH_CRYPTOGRAPHY
+    assert {m for m in at_spawn if m.startswith("cryptography")} <= WARM_PATH_CRYPTOGRAPHY
 
 
 def test_run_help_before_the_tool_is_aigates_own(client):
@@ -165,3 +185,16 @@ def test_users_own_claude_settings_are_merged_and_reach_the_tool(client):
     argv = client.recorded()["argv"]
     merged = json.loads(argv[argv.index("--settings") + 1])
     assert merged["model"] == "opus" and "apiKeyHelper" in merged and argv[-2:] == ["-p", "hi"]
+
+
+def test_warnings_are_said_once_per_run_and_never_by_the_key_helper(client):
+    import os
+    from pathlib import Path
+
+    Path(os.environ["AIGATE_SYSTEM_CONFIG"]).write_text('colour = "red"\n')  # an unknown setting: warned about
+    done = client.run("run", "claude", "-p", "hi", env=client.env(FAKE_TOOL_MODE="helper"))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("unknown setting") == 1
+    assert "plain-file" not in done.stderr  # a plain-file keyring is said when a secret is stored there
+    assert client.recorded()["helper"]["stderr"] == ""

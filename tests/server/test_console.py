@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from aigate.protocol import Paths, Role
+from aigate.server.console import sessions
 from aigate.server.console.render import CSP
 
 
@@ -75,7 +76,18 @@ def test_logging_the_device_out_ends_its_console_session(api, team):
     assert boss.get("/console/requests").status_code == 200
     api.client.delete(Paths.CURRENT_DEVICE, headers=team["boss"])
     answer = boss.get("/console/requests")
-    assert answer.status_code == 303 and answer.headers["location"] == "/console/signin"
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/signin?next=%2Fconsole%2Frequests"
+
+
+@pytest.mark.parametrize("where", ["https://evil.example/console", "//evil.example/console", "/console/../v1/me",
+                                   "/consolex", "/console\\evil", "javascript:alert(1)", ""])
+def test_after_signing_in_only_a_console_page_of_this_server_is_a_destination(where):
+    assert sessions.safe_next(where) == "/console"
+
+
+def test_after_signing_in_the_page_asked_for_is_kept():
+    assert sessions.safe_next("/console/requests/7a1e8c448e34121f") == "/console/requests/7a1e8c448e34121f"
+    assert sessions.safe_next("/console/audit?action=access_request.") == "/console/audit?action=access_request."
 
 
 def test_every_page_carries_a_strict_content_security_policy(api, team):
@@ -192,3 +204,20 @@ def test_signing_out_ends_the_session(api, team):
     answer = boss.post("/console/signout", {"csrf": boss.csrf()})
     assert answer.status_code == 303 and "Max-Age=0" in answer.headers["set-cookie"]
     assert boss.get("/console/requests").status_code == 303
+
+
+def test_the_sweep_forgets_links_and_sessions_a_day_after_they_ended(api, team):
+    from sqlalchemy import func, select
+
+    from aigate.server.models import console_links, console_sessions
+    from aigate.server.writer import write_now
+
+    sign_in(api, team["boss"])
+    link_for(api, team["boss"])  # never used
+    def count(table) -> int:
+        with api.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+
+    assert (count(console_links), count(console_sessions)) == (2, 1)
+    write_now(api.engine, sessions.sweep_job, lambda: api.clock() + sessions.SESSION_SECONDS + 86400 + 1)
+    assert (count(console_links), count(console_sessions)) == (0, 0)

@@ -70,4 +70,5 @@ def test_users_own_settings_env_is_kept_beside_the_gateway_url(deps):
     gate.run_tool("claude", ["--settings", '{"env": {"FOO": "1"}, "model": "m"}'], deps=deps)
     ((argv, _),) = deps.run_child.calls
     settings = json.loads(argv[argv.index("--settings") + 1])
-    assert settings["env"] == {"FOO": "1", "ANTHROPIC_BASE_URL": GATEWAY} and settings["model"] == "m"
+    assert settings["env"]["FOO"] == "1" and settings["env"]["ANTHROPIC_BASE_URL"] == GATEWAY
+    assert settings["model"] == "m"

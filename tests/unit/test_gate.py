@@ -237,3 +237,17 @@ def test_a_cached_token_with_an_edited_key_scope_makes_the_key_helper_ask_the_se
     deps.open_store = lambda: keystore.MemoryKeyStore({keystore.key_entry("openai"): "sk-other-scope"})
     with pytest.raises(NotApproved):
         gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)
+
+
+def test_a_run_against_another_server_than_the_enrolled_one_says_so_and_which_setting_chose_it(deps):
+    other = config.Config(server=config.Setting("https://other.test", "AIGATE_SERVER"),
+                          ca_bundle=config.Setting(None, "default"))
+    deps.load_config = lambda **kw: other
+
+    with pytest.raises(ConfigError) as caught:
+        gate.run_tool("claude", [], deps=deps)
+
+    assert caught.value.message == (f"this device is enrolled with {SERVER}, not with the server in use, "
+                                    "https://other.test (chosen by AIGATE_SERVER)")
+    assert caught.value.hint.splitlines() == [f"unset AIGATE_SERVER to use {SERVER}",
+                                              "or enroll with https://other.test: aigate login --server https://other.test"]

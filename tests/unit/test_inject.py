@@ -7,6 +7,7 @@ import tomllib
 import pytest
 
 from aigate import inject
+from aigate.constants import COMPETING_CREDENTIALS
 from aigate.errors import UsageError
 
 HELPER = ["/opt/py thon/bin/python", "-m", "aigate", "key-helper", "claude", "--server", "https://s.test"]
@@ -44,12 +45,46 @@ def test_users_settings_file_is_merged(tmp_path):
     path = tmp_path / "s.json"
     path.write_text('{"env": {"A": "1"}}')
     got = inject.for_claude([f"--settings={path}"], helper=HELPER, ttl_seconds=60, base_url=None)
-    assert settings_of(got.argv_tail)["env"] == {"A": "1"}
+    assert settings_of(got.argv_tail)["env"]["A"] == "1"
 
 
 def test_users_own_api_key_helper_is_refused():
     with pytest.raises(UsageError):
         inject.for_claude(["--settings", '{"apiKeyHelper": "echo k"}'], helper=HELPER, ttl_seconds=60, base_url=None)
+
+
+def test_repeated_settings_become_one_that_keeps_the_helper():
+    """Claude keeps the last --settings: aigate passes one, the user's merged in order (issue 7)."""
+    args = ["--settings", "{}", "--settings", '{"cleanupPeriodDays": 30, "env": {"A": "2"}}', "-p", "hi"]
+    got = inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url=None)
+    assert got.argv_tail.count("--settings") == 1 and got.argv_tail[2:] == ["-p", "hi"]
+    merged = settings_of(got.argv_tail)
+    assert merged["cleanupPeriodDays"] == 30 and merged["env"]["A"] == "2" and "apiKeyHelper" in merged
+
+
+def test_a_later_settings_with_its_own_api_key_helper_is_refused():
+    args = ["--settings", "{}", "--settings", '{"apiKeyHelper": "echo mine"}']
+    with pytest.raises(UsageError):
+        inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url=None)
+
+
+def test_aigates_settings_env_outranks_claudes_own_settings_files():
+    """Credentials blanked, the headers variable blanked, the policy's endpoint and env set."""
+    got = inject.for_claude([], helper=HELPER, ttl_seconds=60, base_url="https://gw.corp/anthropic",
+                            env={"DISABLE_TELEMETRY": "1"}, blank=COMPETING_CREDENTIALS)
+    env = settings_of(got.argv_tail)["env"]
+    assert env["ANTHROPIC_API_KEY"] == env["ANTHROPIC_AUTH_TOKEN"] == env["ANTHROPIC_CUSTOM_HEADERS"] == ""
+    assert env["ANTHROPIC_BASE_URL"] == "https://gw.corp/anthropic" and env["DISABLE_TELEMETRY"] == "1"
+    assert env["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] == "60000"
+
+
+@pytest.mark.parametrize("theirs", [{"ANTHROPIC_API_KEY": "sk-mine"}, {"ANTHROPIC_CUSTOM_HEADERS": "x-api-key: k"},
+                                    {"ANTHROPIC_BASE_URL": "https://elsewhere"}])
+def test_users_settings_env_that_would_replace_the_key_or_fixed_endpoint_is_refused(theirs):
+    args = ["--settings", json.dumps({"env": theirs})]
+    with pytest.raises(UsageError):
+        inject.for_claude(args, helper=HELPER, ttl_seconds=60, base_url="https://gw.corp",
+                          blank=COMPETING_CREDENTIALS)
 
 
 def provider(argv):
@@ -71,14 +106,21 @@ def test_codex_gets_a_provider_whose_auth_command_is_the_helper():
     assert got.argv_tail[2:] == ["-c", 'model_provider="aigate"', "exec", "hi"]
 
 
-def test_codex_base_url_prefers_the_token_then_argv_then_config_then_openai(tmp_path):
+def test_codex_base_url_prefers_the_token_then_argv_then_env_then_config_then_openai(tmp_path):
     (tmp_path / "config.toml").write_text('openai_base_url = "https://from-config.test/v1"\n')
-    env = {"CODEX_HOME": str(tmp_path)}
+    env = {"CODEX_HOME": str(tmp_path), "OPENAI_BASE_URL": "https://from-env.test/v1"}
     user = ["-c", 'openai_base_url="https://from-argv.test/v1"']
     assert provider(codex(user, "https://policy.test", env).argv_tail)["base_url"] == "https://policy.test"
     assert provider(codex(user, None, env).argv_tail)["base_url"] == "https://from-argv.test/v1"
-    assert provider(codex([], None, env).argv_tail)["base_url"] == "https://from-config.test/v1"
+    assert provider(codex([], None, env).argv_tail)["base_url"] == "https://from-env.test/v1"
+    assert provider(codex([], None, {"CODEX_HOME": str(tmp_path)}).argv_tail)["base_url"] == "https://from-config.test/v1"
     assert provider(codex([]).argv_tail)["base_url"] == inject.OPENAI_DEFAULT_BASE_URL
+
+
+def test_openai_base_url_from_the_environment_is_honoured_for_codex_when_the_policy_sets_none():
+    got = codex(["exec", "hi"], None, {"HOME": "/nonexistent", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+
+    assert provider(got.argv_tail)["base_url"] == "http://127.0.0.1:9/v1"
 
 
 @pytest.mark.parametrize("args", [["-c", 'model_provider="openai"'], ["--config=model_providers.x={}"],

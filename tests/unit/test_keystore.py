@@ -14,15 +14,57 @@ def test_plaintext_backend_is_refused_without_the_opt_in(tmp_path):
     assert "AIGATE_ALLOW_INSECURE_KEYRING=1" in caught.value.hint
 
 
-def test_plaintext_backend_with_the_opt_in_warns(tmp_path, capsys):
-    keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": PLAIN, "AIGATE_ALLOW_INSECURE_KEYRING": "1"}, state=tmp_path)
-    assert "insecure keyring backend" in capsys.readouterr().err
+def test_plaintext_backend_with_the_opt_in_warns_once_when_a_secret_is_stored_not_when_opened(tmp_path, capsys):
+    env = {"PYTHON_KEYRING_BACKEND": PLAIN, "AIGATE_ALLOW_INSECURE_KEYRING": "1"}
+    store = keystore.open_keystore(env=env, state=tmp_path)
+    keystore.open_keystore(env=env, state=tmp_path).get(keystore.key_entry("openai"))
+    assert capsys.readouterr().err == ""
+
+    store.set(keystore.key_entry("anthropic"), "sk-ant-1234567890abcdef")
+    store.set(keystore.key_entry("openai"), "sk-1234567890abcdef")
+
+    assert capsys.readouterr().err.count("plain-file keyring") == 1
 
 
 def test_no_backend_at_all_is_a_clear_error_with_the_way_out(tmp_path):
     with pytest.raises(ConfigError) as caught:
         keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}, state=tmp_path)
     assert "no usable OS keyring" in caught.value.message and "Secret Service" in caught.value.hint
+
+
+HEADLESS = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}  # and no DBUS_SESSION_BUS_ADDRESS
+
+
+def test_without_a_session_bus_the_message_says_so_and_how_to_start_a_secret_service(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        keystore.open_keystore(env=HEADLESS, state=tmp_path)
+
+    assert "no D-Bus session bus" in caught.value.message
+    first = caught.value.hint.splitlines()[0]
+    assert "dbus-run-session" in first and "gnome-keyring-daemon --unlock --components=secrets" in first
+
+
+@pytest.mark.parametrize(("marker", "command"), [
+    ("pipx_metadata.json", "pipx inject aigate keyrings.alt"),
+    ("uv-receipt.toml", "uv tool install --force --with keyrings.alt aigate"),
+])
+def test_the_plain_file_way_out_is_said_in_the_installers_own_words(tmp_path, monkeypatch, marker, command):
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / marker).write_text("{}")  # what pipx / uv tool leave in the environment they make
+    monkeypatch.setattr("sys.prefix", str(tmp_path / "venv"))
+    monkeypatch.setattr("aigate.headless.keyrings_alt_installed", lambda: False)
+    with pytest.raises(ConfigError) as caught:
+        keystore.open_keystore(env=HEADLESS, state=tmp_path)
+
+    assert f"{command}" in caught.value.hint and "export AIGATE_ALLOW_INSECURE_KEYRING=1" in caught.value.hint
+
+
+def test_the_plain_file_already_installed_but_not_allowed_names_the_secret_service_first(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        keystore.open_keystore(env={"PYTHON_KEYRING_BACKEND": PLAIN}, state=tmp_path)
+
+    assert "dbus-run-session" in caught.value.hint.splitlines()[0]
+    assert "export AIGATE_ALLOW_INSECURE_KEYRING=1" in caught.value.hint.splitlines()[1]
 
 
 def test_a_discovered_backend_is_recorded_and_loaded_directly_next_time(tmp_path):

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from aigate import locate
@@ -66,3 +68,14 @@ def test_the_126_hint_says_not_executable_and_never_suggests_chmod(tmp_path):
     with pytest.raises(ToolNotExecutable) as caught:
         locate.find_binary("claude", path_env=str(tmp_path))
     assert "not executable" in caught.value.message and "chmod" not in (caught.value.hint or "")
+
+
+def test_relative_path_entries_are_never_searched(tmp_path, monkeypatch):
+    """A repository's own `claude` in the working directory is not taken for the tool (issue 7)."""
+    planted = tmp_path / "claude"
+    planted.write_text("#!/bin/sh\n")
+    planted.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    for path_env in ("", ".", f"{os.pathsep}/nonexistent", "./"):
+        with pytest.raises(ToolNotFound):
+            locate.find_binary("claude", path_env=path_env, windows=False)

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -112,7 +113,9 @@ def test_run_from_a_private_folder_aigate_starts_itself_isolated_with_that_folde
 
     from aigate import selfcmd
 
-    assert selfcmd.module_argv("aigate.spool", "/usr/bin/python3") == ["/usr/bin/python3", "-m", "aigate.spool"]
+    installed = selfcmd.module_argv("aigate.spool", "/usr/bin/python3")  # a venv: isolated too (issue 7)
+    assert installed[:3] == ["/usr/bin/python3", "-I", "-c"] and installed[-1] == "aigate.spool"
+    assert Path(installed[-2], "aigate", "__init__.py").is_file()
     site = tmp_path / "site" / "pkg_probe"
     site.mkdir(parents=True)
     (site / "__init__.py").write_text("")

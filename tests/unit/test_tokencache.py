@@ -141,3 +141,21 @@ def test_a_cached_jwks_others_can_write_is_not_trusted(tmp_path):
     cache(tmp_path, SERVER, "claude", None, sign(claims_for(now=1000)))
     os.chmod(tmp_path / tokencache.JWKS_FILE, 0o666)
     assert read(tmp_path, now=1001) is None
+
+
+def test_a_cached_token_lives_by_the_servers_clock(tmp_path):
+    """A laptop 2 minutes ahead (offset -120) keeps using a token until the server's exp (issue 7)."""
+    tokencache.store_jwks(tmp_path, jwks())
+    tokencache.store(tmp_path, SERVER, "claude", None, sign(claims_for(now=1000)), clock_offset=-120)
+    assert read(tmp_path, now=1600 + 119).clock_offset == -120
+    assert read(tmp_path, now=1600 + 120) is None
+
+
+def test_an_edited_clock_offset_beyond_the_bound_is_not_used(tmp_path):
+    """The offset is stored beside the token in a user-writable file: a huge one would stretch the token."""
+    import json
+
+    cache(tmp_path, SERVER, "claude", None, sign(claims_for(now=1000)))
+    path = tokencache.cache_file(tmp_path, SERVER, "claude", None)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "clock_offset": -10 * 365 * 86400}))
+    assert read(tmp_path, now=1700) is None

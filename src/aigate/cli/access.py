@@ -12,6 +12,7 @@ from aigate.cli.output import print_requests, request_line, safe
 from aigate.cli.state import state_of
 from aigate.constants import RequestState, format_duration
 from aigate.errors import NotApproved, UsageError
+from aigate.protocol import AccessRequest
 
 if TYPE_CHECKING:
     from aigate.approval import ServerClient
@@ -46,8 +47,8 @@ def request(
     item = client.create_request(tool, reason, seconds)
     if not as_json:
         typer.echo(safe(f"Request {item.id} for {tool}: {item.state.value}."), err=True)
-        if item.state == RequestState.PENDING and not wait:
-            typer.echo("An approver has to approve it; `aigate requests` shows its state.", err=True)
+        if item.state == RequestState.PENDING:
+            typer.echo(who_approves(item, wait=wait), err=True)
         if item.duration_capped:
             typer.echo(f"Asked-for duration capped at the policy's maximum, "
                        f"{format_duration(item.max_duration_seconds)}.", err=True)
@@ -72,6 +73,17 @@ def _wait(client: ServerClient, item: protocol.AccessRequest, state: CliState, *
                                                          sleep=state.sleep, on_answer=line.update))
     typer.echo(request_line(item), err=True)
     return item
+
+
+def who_approves(item: AccessRequest, *, wait: bool) -> str:
+    """Who can approve the new pending request: someone else, always; and when the server knows of
+    no other approver or admin (a sole approver asking), that nobody can yet."""
+    if item.other_reviewers == 0:
+        return ("Someone else must approve it, and nobody else can yet: approvers never approve their own "
+                "requests, and this server has no other approver or admin. Ask IT to add one "
+                "(aigate-server users add EMAIL --role approver).")
+    then = "" if wait else "; `aigate requests` shows its state"
+    return f"Someone other than you must approve it (an approver or admin){then}."
 
 
 @requests_app.callback(invoke_without_command=True)

@@ -119,13 +119,17 @@ def _print_status(report: dict[str, Any]) -> None:
              + (f" ({safe(report['role'])})" if report.get("role") else ""),
              f"repository  {safe(report['repository'] or '(none)')}"]
     if report.get("keyring"):
-        lines.append(f"keyring     {safe(report['keyring'])}")
+        from aigate.keystore import is_insecure
+
+        plain = "  (a plain file: CI and demos only)" if is_insecure(report["keyring"]) else ""
+        lines.append(f"keyring     {safe(report['keyring'])}{plain}")
     if report["problem"]:
         lines.append(f"problem     {safe(report['problem'])}")
     lines.append("")
     lines += _table(("tool", "policy", "key scope", "key held by", "grant until", "cached token until"),
                     [(t["tool"], t["approval"], t["key_scope"], _holder(t["key_source"]), t["grant_expires_at"] or "-",
                       t["cached_token_expires_at"] or "-") for t in report["tools"]])
+    lines += _why_no_grant(report["tools"])
     lines.append("")
     if report["keys"]:
         lines += _table(("key scope", "stored"), [(k["scope"], k["masked"] if k["stored"]
@@ -141,6 +145,22 @@ def _print_status(report: dict[str, Any]) -> None:
 
 def _holder(key_source: str) -> str:
     return "the gateway (enforced mode)" if key_source == "gateway" else "this computer's keyring"
+
+
+def _why_no_grant(tool_rows: list[dict[str, Any]]) -> list[str]:
+    """For each tool without a grant, its latest access request's fate: who revoked or denied it,
+    when and why, or that it is pending."""
+    from aigate import protocol
+    from aigate.cli.request_table import decision
+
+    lines = []
+    for t in tool_rows:
+        if t["grant_expires_at"] or not t.get("latest_request"):
+            continue
+        item = protocol.from_wire(protocol.AccessRequest, t["latest_request"])
+        said = decision(item) or "pending: no approver has decided yet"
+        lines.append(safe(f"{t['tool']}: no grant; request {item.id} {said}"))
+    return [""] + lines if lines else []
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:

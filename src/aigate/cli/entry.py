@@ -75,6 +75,7 @@ def _key_helper(args: list[str], server: str | None) -> int:
     """``key-helper TOOL [--server URL] [--repository REPO]``: print the key, and nothing else, on stdout."""
     if not args or args[0].startswith("-"):
         raise UsageError("usage: aigate key-helper TOOL --server URL [--repository REPO] (run by the tools)")
+    log.hush_warnings()  # the `aigate run` that started the tool said them once already
     tool, options = args[0], _pairs(args[1:])
     server = options.get("--server", server)
     if not server:
@@ -117,15 +118,18 @@ def boundary(action: Callable[[], int]) -> int:
             import traceback
 
             traceback.print_exc()
-        return 1
+        return int(ExitCode.SOFTWARE)
 
 
 def report(err: AigateError) -> None:
     """Print ``err`` as ``aigate: <message>`` and ``aigate: to fix: <hint>`` on stderr, terminal escapes shown
     escaped."""
     print(f"aigate: {log.printable(err.message)}", file=sys.stderr)  # messages may quote the server
-    if err.hint:
-        print(f"aigate: to fix: {log.printable(err.hint)}", file=sys.stderr)
+    if err.hint:  # one line, or several ways out, one per line
+        first, *more = err.hint.splitlines()
+        print(f"aigate: to fix: {log.printable(first)}", file=sys.stderr)
+        for line in more:
+            print(f"aigate:   {log.printable(line)}", file=sys.stderr)
     sys.stderr.flush()
 
 

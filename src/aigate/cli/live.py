@@ -31,8 +31,8 @@ class WaitingLine:
 
     def text(self) -> Text:
         waited = format_duration(int(time.monotonic() - self.started))
-        return Text(safe(f"Waiting for an approver: request {self.item.id} for {self.item.tool} is "
-                         f"{self.item.state.value} ({waited}). Ctrl-C stops waiting; the request stays open."))
+        return Text(safe(f"Request {self.item.id} for {self.item.tool}: {self.item.state.value}, waited {waited} "
+                         "(Ctrl-C stops waiting; the request stays open)"), no_wrap=True, overflow="ellipsis")
 
     def update(self, item: AccessRequest) -> None:
         self.item = item

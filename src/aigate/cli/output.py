@@ -1,4 +1,4 @@
-"""Printing for people (rich tables) or scripts (JSON), and the hidden prompts."""
+"""Printing for people (plain aligned text) or scripts (JSON), and the hidden prompts."""
 
 from __future__ import annotations
 
@@ -12,14 +12,6 @@ from aigate.errors import AigateError, ExitCode, UsageError
 from aigate.log import printable
 
 safe = printable  # the one neutralizer of terminal escapes (also on the warm path)
-
-
-def cell(text: object) -> str:
-    """A server-provided value for a rich table or rich print: escapes shown escaped (:func:`safe`)
-    and rich markup (``[red]``) printed as text."""
-    from rich.markup import escape
-
-    return escape(safe(text))
 
 
 def prompt_hidden(label: str, *, without_terminal: str) -> str:
@@ -54,31 +46,14 @@ def request_line(item: protocol.AccessRequest) -> str:
 
 
 def print_requests(items: list[protocol.AccessRequest], *, as_json: bool) -> None:
+    """The requests as one JSON document (an array of AccessRequest) with ``as_json``, else for people
+    (:mod:`aigate.cli.request_table`: the reason and decision always shown, never cut)."""
     if as_json:
         typer.echo(json.dumps([protocol.to_wire(i) for i in items], indent=2))
         return
     if not items:
         typer.echo("No access requests.")
         return
-    from rich.console import Console
-    from rich.table import Table
+    from aigate.cli.request_table import render
 
-    table = Table(box=None)
-    # Ids, tools and emails are never cut: people copy them into `aigate admin approve ID`.
-    for name in ("id", "tool", "requester", "state", "asked"):
-        table.add_column(name, no_wrap=True, min_width=max(len(name), *(len(safe(_cell(i, name))) for i in items)))
-    table.add_column("reason", overflow="fold")
-    table.add_column("until", no_wrap=True)
-    for i in items:
-        until = protocol.format_timestamp(i.expires_at) if i.expires_at else "-"
-        table.add_row(*(cell(_cell(i, n)) for n in ("id", "tool", "requester", "state", "asked")), cell(i.reason),
-                      until)
-    Console().print(table)
-
-
-def _cell(item: protocol.AccessRequest, name: str) -> str:
-    if name == "asked":
-        return protocol.format_duration(item.requested_seconds)
-    if name == "state":
-        return item.state.value
-    return str(getattr(item, name))
+    typer.echo(render(items))

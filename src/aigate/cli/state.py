@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import typer
 
-from aigate import config, connect, keystore
+from aigate import config, connect, enrollment, keystore
 from aigate.approval import ServerClient
 
 
@@ -52,7 +52,9 @@ class CliState:
     def device(self, server: str | None = None) -> ServerClient:
         """A client for ``server`` (default: the configured one) as this device."""
         cfg = self.config()
-        server = server or cfg.require_server()
+        if server is None:
+            server = cfg.require_server()
+            enrollment.require(server, source=cfg.server.source)  # enrolled elsewhere: say which setting chose this one
         return connect.device_client(server, store=self.store(), ca_bundle=cfg.ca_bundle.value, http=self.http)
 
     def anonymous(self, server: str) -> ServerClient:

@@ -1,5 +1,5 @@
 """``python -m aigate.server`` is ``aigate-server``."""
 
-from aigate.server.cli import main
+from aigate.server.launcher import main
 
 main()

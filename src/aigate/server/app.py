@@ -17,10 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import aigate
 from aigate.protocol import MAX_BODY_BYTES, ProblemCode
-from aigate.server import access, dbfaults, device_flow, live, openapi, problems, sso_logins
+from aigate.server import access, dbfaults, device_flow, live, openapi, outbox, problems, sso_logins
 from aigate.server.audit import AuditEvent
+from aigate.server.console import sessions as console_sessions
 from aigate.server.fastpath import BodyTooLarge, TokenFastPath, read_body, replay
 from aigate.server.gateway_fastpath import GatewayFastPath
+from aigate.server.policy_reload import PolicyWatcher
 from aigate.server.ratelimit import RateLimit
 from aigate.server.routes import ROUTERS
 from aigate.server.services import Services, open_services
@@ -39,11 +41,15 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_sweep_forever(services, sweep_seconds)), *live.start(services, app.state)]
+        watcher = asyncio.create_task(PolicyWatcher(services).run())
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             if services.oidc is not None:
                 await services.oidc.aclose()
             services.close()
@@ -67,7 +73,7 @@ def create_app(services: Services, *, sweep_seconds: float = SWEEP_SECONDS, toke
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory of ``aigate-server serve`` (one call per worker process)."""
-    return create_app(open_services(Settings.resolve()))
+    return create_app(open_services(Settings.resolve(), last_good_policy=True))
 
 
 async def _sweep_forever(services: Services, every: float) -> None:
@@ -88,7 +94,7 @@ async def sweep_once(services: Services) -> None:
     if failing is not None:
         await services.writer.record([AuditEvent("system", "server.writes_resumed", "", {"after": failing})])
     await services.writer.submit(access.sweep_job)
-    for sweep in (device_flow.sweep_job, sso_logins.sweep_job):
+    for sweep in (device_flow.sweep_job, sso_logins.sweep_job, outbox.sweep_job, console_sessions.sweep_job):
         await services.writer.submit(sweep)
     failures = services.limits.drain()
     if failures:

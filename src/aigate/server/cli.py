@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
+from typing import Annotated
 
 import click
 import typer
@@ -30,7 +31,23 @@ _USAGE = (click.ClickException, _typer_click.ClickException)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 
 app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(value: bool) -> None:
+    if value:
+        from aigate import __version__
+
+        typer.echo(f"aigate-server {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                 help="Show the version.")] = False) -> None:
+    """The aigate approval server. Options go after the command: aigate-server users list --data-dir DIR"""
+
+
 app.add_typer(cli_setup.app)  # init, serve
 app.add_typer(cli_admin.users_app, name="users")
 app.add_typer(cli_admin.policy_app, name="policy")

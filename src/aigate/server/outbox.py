@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from aigate.constants import NotifyEvent, RequestState
 from aigate.server import access
@@ -36,6 +36,7 @@ RETRY_CAP = 15 * 60
 MAX_ATTEMPTS = 20
 LEASE_SECONDS = 60  # longer than a send's timeout (notify.SEND_TIMEOUT)
 EXPIRING_SCAN_LIMIT = 500
+KEEP_DELIVERED_SECONDS = 7 * 86400  # delivered rows are kept this long (notify status shows them)
 
 _ACTIONS = {
     "access_request.created": NotifyEvent.REQUEST_CREATED,
@@ -181,3 +182,10 @@ def status(conn: Connection) -> list[dict[str, Any]]:
             notify_outbox.c.last_error.is_not(None)).order_by(notify_outbox.c.next_at.desc()).limit(1)).scalar()
         out.append({**dict(row), "last_error": error})
     return out
+
+
+def sweep_job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
+    """Job: forget notifications delivered more than KEEP_DELIVERED_SECONDS ago (failed ones stay)."""
+    done = conn.execute(delete(notify_outbox).where(notify_outbox.c.state == DELIVERED,
+                                                    notify_outbox.c.delivered_at <= now - KEEP_DELIVERED_SECONDS))
+    return done.rowcount, []

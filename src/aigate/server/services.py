@@ -7,6 +7,7 @@ migrations are behind, or a missing signing key, so ``serve`` can refuse to star
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from aigate.server.ratelimit import Limits
 from aigate.server.settings import Settings
 from aigate.server.signing import KeyRing
 from aigate.server.writer import Writer
+
+log = logging.getLogger("aigate.server.policy")
+LAST_GOOD = "policy.last-good.toml"  # the last policy that loaded, kept by policy_reload for new workers
 
 
 @dataclass
@@ -44,22 +48,30 @@ class Services:
         self.db.close()
 
 
-def read_policy(settings: Settings) -> Policy:
-    """The policy, or ConfigError saying what is wrong with it and where."""
+def read_policy(settings: Settings, *, last_good: bool = False) -> Policy:
+    """The policy, or ConfigError saying what is wrong with it and where. With ``last_good`` (a
+    worker process of a running server), a bad file falls back to the last policy that loaded
+    (:mod:`aigate.server.policy_reload`), so a worker started after a bad edit keeps serving."""
     try:
         return load_policy(settings.policy_path)
     except PolicyError as err:
+        kept = settings.data_dir / LAST_GOOD
+        if last_good and kept.is_file():
+            log.warning("refusing the policy %s (%s); serving the last one that loaded", err.path,
+                        "; ".join(err.problems))
+            return load_policy(kept)
         raise ConfigError(f"bad policy {err.path}: " + "; ".join(err.problems),
                           f"fix it, then check with `aigate-server policy check {err.path}`") from err
 
 
-def open_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
+def open_services(settings: Settings, clock: Callable[[], float] = time.time, *,
+                  last_good_policy: bool = False) -> Services:
     """Check database, policy and signing key, in that order (an uninitialized data dir is named
-    as such first), and start the writer."""
+    as such first), and start the writer. ``last_good_policy``: see :func:`read_policy`."""
     database = dbmod.Database(settings.db_url)
     try:
         dbmod.check_current(database.engine)
-        policy = read_policy(settings)
+        policy = read_policy(settings, last_good=last_good_policy)
         keys = KeyRing(settings.data_dir, policy.token_ttl)
         oidc = oidc_client(settings)
     except Exception:

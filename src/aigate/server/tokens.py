@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from aigate import protocol as p
-from aigate.server import identity, prefetch
+from aigate.server import identity, prefetch, refusals
 from aigate.server.access import ActiveGrant, active_grant, create_job
 from aigate.server.audit import AuditEvent
 from aigate.server.identity import Caller, authenticate
@@ -135,8 +135,8 @@ class IssueJob:
         if grant is None:
             if verdict.approval == p.ApprovalMode.AUTO:
                 return NeedsAutomaticGrant(caller, verdict), []
-            raise ApiProblem(403, p.ProblemCode.NOT_APPROVED, f"no active grant for {self.tool}; ask for one "
-                             f"with `aigate request {self.tool} --reason ...`")
+            latest = refusals.latest_request(reader, caller.user_id, self.tool, now)
+            raise ApiProblem(403, p.ProblemCode.NOT_APPROVED, refusals.not_approved_detail(latest, self.tool))
         claims = claims_for(caller, verdict, grant, normalized, issuer=self.issuer,
                             token_ttl=self.policy.token_ttl, now=now)
         kid, token = self.keys.sign(claims)

@@ -71,28 +71,35 @@ async def _form(request: Request, who: tuple[Caller, str] | None) -> dict[str, s
     return fields
 
 
+def _to_signin(request: Request) -> RedirectResponse:
+    """To the sign-in page, which sends an SSO sign-in back to this page."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _see_other("/console/signin?" + urlencode({"next": sessions.safe_next(here)}))
+
+
 @router.get("")
 async def home(request: Request) -> Response:
     who = await _who(request)
     if who is None:
-        return _see_other("/console/signin")
+        return _to_signin(request)
     return _see_other("/console/requests" if who[0].reviewer else "/console/mine")
 
 
 @router.get("/signin")
-async def signin_page(request: Request, token: str = "") -> Response:
+async def signin_page(request: Request, token: str = "", next: str = "") -> Response:
     token = token if 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum() else ""
-    sso = "/console/sso" if _services(request).oidc is not None else None
+    back = sessions.safe_next(next)
+    sso = "/console/sso?" + urlencode({"next": back}) if _services(request).oidc is not None else None
     return page("signin.html", token=token, sso=sso, link_minutes=sessions.LINK_SECONDS // 60)
 
 
 @router.get("/sso")
-async def sso_start(request: Request) -> Response:
+async def sso_start(request: Request, next: str = "") -> Response:
     """Sign in with the company's OpenID provider (the SSO callback then calls :func:`signed_in_with_sso`)."""
     from aigate.server.routes.sso_pages import to_provider
     from aigate.server.sso_logins import PURPOSE_CONSOLE
 
-    return await to_provider(_services(request), PURPOSE_CONSOLE)
+    return await to_provider(_services(request), PURPOSE_CONSOLE, return_to=sessions.safe_next(next))
 
 
 @router.post("/signin")
@@ -112,7 +119,7 @@ async def signin(request: Request) -> Response:
 async def signout(request: Request) -> Response:
     who = await _who(request)
     if who is None:
-        return _see_other("/console/signin")
+        return _to_signin(request)
     fields = await _form(request, who)
     if isinstance(fields, Response):
         return fields
@@ -123,7 +130,7 @@ async def signout(request: Request) -> Response:
 async def _reviewer(request: Request) -> tuple[Caller, str] | Response:
     who = await _who(request)
     if who is None:
-        return _see_other("/console/signin")
+        return _to_signin(request)
     if not who[0].reviewer:
         return _message(403, "Approvers only", "Only approvers and admins see this page.", who, "/console/mine")
     return who
@@ -143,7 +150,7 @@ async def pending(request: Request) -> Response:
 async def mine(request: Request) -> Response:
     who = await _who(request)
     if who is None:
-        return _see_other("/console/signin")
+        return _to_signin(request)
     services = _services(request)
     items = await services.db.read(access.list_requests, who[0], False, None, services.clock())
     return page("mine.html", items=items, caller=who[0], csrf=who[1], section="mine")
@@ -194,7 +201,7 @@ async def _detail(request: Request, who: tuple[Caller, str], request_id: str, st
 async def detail(request: Request, request_id: str, done: str = "") -> Response:
     who = await _who(request)
     if who is None:
-        return _see_other("/console/signin")
+        return _to_signin(request)
     return await _detail(request, who, request_id, notice=NOTICES.get(done))
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from aigate.protocol import ProblemCode, Role
 from aigate.server.audit import AuditEvent
@@ -29,6 +30,17 @@ from aigate.server.writer import Job
 LINK_SECONDS = 5 * 60
 SESSION_SECONDS = 8 * 3600
 COOKIE = "__Host-aigate-console"  # __Host-: Secure, Path=/, no Domain (RFC 6265bis cookie prefixes)
+
+
+_NEXT = re.compile(r"/console(/[A-Za-z0-9_./-]*)?(\?[A-Za-z0-9_=&.%-]*)?")
+
+
+def safe_next(path: str | None) -> str:
+    """``path`` when it is a console page of this server (where to go after signing in), else
+    ``/console``: never another site, so a crafted link cannot send a fresh session elsewhere."""
+    if path and len(path) <= 300 and _NEXT.fullmatch(path) and "//" not in path and ".." not in path:
+        return path
+    return "/console"
 
 
 def link_job(caller: Caller, public_url: str) -> Job[tuple[str, int]]:
@@ -138,3 +150,11 @@ def cookie_header(value: str, max_age: int = SESSION_SECONDS) -> str:
     """The Set-Cookie value: Secure, HttpOnly, SameSite=Strict, host-only, Path=/."""
     return f"{COOKIE}={value}; Max-Age={max_age}; Path=/; Secure; HttpOnly; SameSite=Strict"
 
+
+
+def sweep_job(conn: Connection, now: float) -> tuple[int, list[AuditEvent]]:
+    """Job: forget links and sessions that ended more than a day ago (they hold only digests)."""
+    gone = conn.execute(delete(console_links).where(console_links.c.expires_at <= now - 86400)).rowcount
+    gone += conn.execute(delete(console_sessions).where(or_(console_sessions.c.expires_at <= now - 86400,
+                                                            console_sessions.c.ended_at <= now - 86400))).rowcount
+    return gone, []

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from aigate import protocol as p
 from aigate.constants import MAX_WAIT_SECONDS
-from aigate.server import access, live
+from aigate.server import access, live, refusals
 from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import Caller
 from aigate.server.policy import Verdict
@@ -40,7 +40,11 @@ async def create(body: p.AccessRequestCreate, caller: CallerDep, services: Servi
     check_text("reason", body.reason)
     verdict = verdict_for(services, caller, body.tool)
     job = access.create_job(caller, verdict, body.reason, body.duration_seconds, services.policy.review_ttl)
-    return await services.writer.submit(job)
+    created = await services.writer.submit(job)
+    if created.state == p.RequestState.PENDING:
+        created.other_reviewers = await services.db.read(refusals.other_reviewers, caller.user_id,
+                                                         services.policy.roles)
+    return created
 
 
 @router.get(p.Paths.ACCESS_REQUESTS, response_model=p.AccessRequestList,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import Connection
 
 from aigate import protocol as p
+from aigate.server import refusals
 from aigate.server.access import active_grant
 from aigate.server.deps import CallerDep, ServicesDep
 from aigate.server.identity import enroll_job, revoke_device_job
@@ -36,9 +37,10 @@ async def me(caller: CallerDep, services: ServicesDep) -> p.Me:
         verdict = policy.resolve(name, caller.groups)
         if verdict is None:  # not reached: every name of policy.tools resolves
             continue
-        tools.append(p.ToolAccess(name, verdict.approval, verdict.key_scope, verdict.max_duration,
-                                  grants.get(name) if verdict.approval != p.ApprovalMode.DENY else None,
-                                  verdict.key_source))
+        grant = grants.get(name) if verdict.approval != p.ApprovalMode.DENY else None
+        latest = None if grant else await services.db.read(refusals.latest_request, caller.user_id, name, now)
+        tools.append(p.ToolAccess(name, verdict.approval, verdict.key_scope, verdict.max_duration, grant,
+                                  verdict.key_source, latest))
     return p.Me(caller.public(), caller.device_id, services.settings.public_url, policy.token_ttl, tools)
 
 

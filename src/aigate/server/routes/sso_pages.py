@@ -135,7 +135,8 @@ async def device_submit(request: Request, services: ServicesDep) -> Response:
     return response
 
 
-async def to_provider(services: Services, purpose: str, *, device_authorization_id: str | None = None) -> Response:
+async def to_provider(services: Services, purpose: str, *, device_authorization_id: str | None = None,
+                      return_to: str | None = None) -> Response:
     """Start a sign-in for ``purpose``: record it, put the PKCE verifier in this browser's cookie, and
     redirect (303) to the provider; an error page when the provider cannot be reached."""
     oidc = services.oidc
@@ -148,7 +149,7 @@ async def to_provider(services: Services, purpose: str, *, device_authorization_
     except OidcError as err:
         return error_page(services, f"The sign-in provider cannot be used right now: {err}", 502)
     await services.writer.submit(sso_logins.begin_login_job(
-        state, nonce, challenge, purpose, device_authorization_id=device_authorization_id))
+        state, nonce, challenge, purpose, device_authorization_id=device_authorization_id, return_to=return_to))
     response = RedirectResponse(target, status_code=303, headers=security_headers(services))
     set_cookie(response, services, PKCE_COOKIE, verifier, path=Paths.SSO_CALLBACK, same_site="lax")
     return response
@@ -196,7 +197,8 @@ async def _console_session(services: Services, login: sso_logins.PendingLogin, i
         cookie, _, _ = await services.writer.submit(console_sessions.sso_session_job(login, identity))
     except sso_logins.SignInRefused as refused:
         return error_page(services, str(refused), 403)
-    response = RedirectResponse("/console", status_code=303, headers=security_headers(services))
+    target = console_sessions.safe_next(login.return_to)
+    response = RedirectResponse(target, status_code=303, headers=security_headers(services))
     response.raw_headers.append((b"set-cookie", console_sessions.cookie_header(cookie).encode()))
     response.delete_cookie(PKCE_COOKIE, path=Paths.SSO_CALLBACK)
     return response
