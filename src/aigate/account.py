@@ -82,6 +82,14 @@ def logout(server: str, *, store: keystore.KeyStore, device: ClientFactory) -> s
     return warning
 
 
+def scopes_in_use(me: protocol.Me | None) -> list[str]:
+    """The key scopes something here uses: each tool's default scope, and, from the server's answer
+    ``me`` (None: not asked), the scope the policy gives each tool for this user."""
+    used = {spec.default_scope for spec in tools.TOOLS.values()}
+    used.update(t.key_scope for t in (me.tools if me else []))
+    return sorted(used)
+
+
 def status_report(cfg: config.Config, *, store_opener: Callable[[], keystore.KeyStore],
                   device: ClientFactory, repository: str | None) -> dict[str, Any]:
     """Everything ``aigate status`` shows, as JSON-ready data (no secret; keys masked)."""

@@ -27,7 +27,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from aigate import selfcmd
-from aigate.errors import UsageError
+from aigate.errors import ConfigError, UsageError
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -161,7 +161,16 @@ def for_codex(
     every ``ttl_seconds`` (``refresh_interval_ms``), and ``-c model_provider="aigate"``, before the
     user's ``user_args``. Base URL: the policy's ``base_url``, else the user's ``-c
     openai_base_url=``, else ``openai_base_url`` in ``$CODEX_HOME/config.toml`` (``env``: the
-    environment the tool will get), else OpenAI's. UsageError (2) when the user sets a provider."""
+    environment the tool will get), else OpenAI's. UsageError (2) when the user sets a provider.
+
+    Which layer wins (observed with the pinned release, docs/tools.md): ``-c`` options beat a
+    ``--profile`` (``$CODEX_HOME/NAME.config.toml``) and ``config.toml``, so aigate's provider choice
+    holds; but Codex *merges* a ``-c`` table into a table of the same name in those files, so a user's
+    own ``[model_providers.aigate]`` (``http_headers``, ``env_http_headers``, a bearer token) would
+    join aigate's provider and send a second credential: such a file is refused (78). Codex ignores
+    ``OPENAI_API_KEY`` with a custom provider, and a project's ``.codex/config.toml`` cannot change
+    providers."""
+    _check_codex_files(env)
     user_base_url = _check_codex_overrides(user_args)
     url = (base_url or user_base_url or (env.get(ENV_OPENAI_BASE_URL) or "").strip() or _codex_config_base_url(env)
            or OPENAI_DEFAULT_BASE_URL)
@@ -220,9 +229,41 @@ def _toml_value(raw: str) -> str:
         return raw
 
 
+def _codex_home(env: dict[str, str]) -> Path:
+    return Path(env.get("CODEX_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".codex"))
+
+
+def _check_codex_files(env: dict[str, str]) -> None:
+    """ConfigError (78) when ``config.toml`` or a profile file in ``$CODEX_HOME`` defines a provider
+    named ``aigate`` (Codex would merge it into aigate's; see :func:`for_codex`)."""
+    home = _codex_home(env)
+    try:
+        files = [home / "config.toml", *sorted(home.glob("*.config.toml"))]
+    except OSError:
+        return
+    for path in files:
+        try:
+            text = path.read_text("utf-8")
+        except OSError:
+            continue
+        if "aigate" not in text:  # cheap: most configs never name it
+            continue
+        import tomllib
+
+        try:
+            providers = tomllib.loads(text).get("model_providers")
+        except ValueError:
+            continue  # Codex reports its own syntax errors
+        if isinstance(providers, dict) and "aigate" in providers:
+            raise ConfigError(
+                f"{path} defines [model_providers.aigate]; Codex would merge it into the provider aigate "
+                "defines, and its headers or token would reach the vendor beside the approved key",
+                hint=f"rename that provider in {path} (aigate's own is named aigate)",
+            )
+
+
 def _codex_config_base_url(env: dict[str, str]) -> str | None:
-    home = env.get("CODEX_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".codex")
-    path = Path(home) / "config.toml"
+    path = _codex_home(env) / "config.toml"
     if not path.is_file():
         return None
     import tomllib

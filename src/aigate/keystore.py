@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 SERVICE = "aigate"
 ENV_BACKEND = "PYTHON_KEYRING_BACKEND"
 ENV_ALLOW_INSECURE = "AIGATE_ALLOW_INSECURE_KEYRING"
+ENV_TIMEOUT = "AIGATE_KEYRING_TIMEOUT"  # seconds one keyring call may take (see timeout_seconds)
+DEFAULT_TIMEOUT_SECONDS = 15.0
 _NO_BACKEND = "keyring.backends.fail.Keyring"
 _STORES_NOTHING = ("keyring.backends.null.",)  # "succeeds" and keeps nothing: never usable
 _INSECURE_PREFIXES = ("keyrings.alt.",)
@@ -118,7 +120,9 @@ class KeyringStore:
 
     def _call(self, verb: str, action: Callable[[], T]) -> T:
         try:
-            return action()
+            return bounded(f"the keyring ({self.description})", action)
+        except ConfigError:
+            raise
         except Exception as err:  # backends raise anything: dbus errors, locked collections, ...
             raise ConfigError(
                 f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}"
@@ -133,18 +137,59 @@ def open_keystore(*, env: Mapping[str, str] | None = None, state: Path | None = 
     record = (state or paths.state_dir()) / paths.keyring_backend_file().name
     class_path = env.get(ENV_BACKEND) or _recorded(record)
     try:
-        backend = _load(class_path) if class_path else _discover()
+        backend = bounded(f"the keyring backend {class_path or '(discovering)'}",
+                          lambda: _load(class_path) if class_path else _discover())
     except ConfigError:
         if env.get(ENV_BACKEND):
             raise
         log.debug(f"the recorded keyring backend {class_path} no longer loads; looking again")
-        backend = _discover()  # e.g. the backend's package was uninstalled since it was recorded
+        backend = bounded("the keyring (discovering)", _discover)  # e.g. the recorded backend's package is gone
     resolved = f"{type(backend).__module__}.{type(backend).__qualname__}"
     _check_safe(resolved, env)
     if not env.get(ENV_BACKEND) and resolved != class_path:
         paths.write_private(record, resolved.encode())
     log.debug(f"keyring backend {resolved}")
     return KeyringStore(backend, resolved)
+
+
+def timeout_seconds() -> float:
+    """How long one keyring call may take: ``AIGATE_KEYRING_TIMEOUT`` seconds, else 15. Long enough to
+    type a password into an unlock prompt, short enough that a hung keyring is an error, not a hang."""
+    try:
+        return max(0.1, float(os.environ.get(ENV_TIMEOUT) or DEFAULT_TIMEOUT_SECONDS))
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+
+
+def bounded(what: str, action: Callable[[], T]) -> T:
+    """``action()`` (a call into the keyring) run in a daemon thread and waited for at most
+    :func:`timeout_seconds`; its result or its exception. ConfigError (78) naming ``what`` when it does
+    not answer in time: a locked collection whose unlock prompt nobody sees, or a stuck D-Bus service,
+    would otherwise hang aigate for ever (the thread is abandoned: a D-Bus call cannot be interrupted)."""
+    import threading
+
+    box: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            box.append((True, action()))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread as is
+            box.append((False, err))
+
+    worker = threading.Thread(target=target, name="aigate-keyring", daemon=True)
+    worker.start()
+    worker.join(timeout_seconds())
+    if not box:
+        raise ConfigError(
+            f"{what} did not answer within {timeout_seconds():g} s",
+            hint="unlock your keyring (an unlock prompt may be waiting on your desktop) or restart its "
+                 f"service (gnome-keyring-daemon / kwalletd); `aigate --debug ...` shows more; {ENV_TIMEOUT} "
+                 "sets the wait",
+        )
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
 
 
 def check_recorded_backend(*, env: Mapping[str, str], state: Path | None = None) -> None:

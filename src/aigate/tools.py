@@ -20,6 +20,11 @@ ToolSpec = namedtuple("ToolSpec", "name binary default_scope")
 
 TOOLS: dict[str, ToolSpec] = {name: ToolSpec(name, name, scope) for name, scope in DEFAULT_KEY_SCOPES.items()}
 
+def complete_name(incomplete: str) -> list[str]:
+    """The tool names that start with ``incomplete``: what ``aigate run <TAB>`` offers."""
+    return [name for name in sorted(TOOLS) if name.startswith(incomplete)]
+
+
 def get_tool(name: str, *, hint: str | None = "aigate run claude") -> ToolSpec:
     """The registry entry for ``name``; an unknown name is a usage error (2) listing the known tools
     (``hint``: the command to suggest, the calling command's own)."""

@@ -178,3 +178,37 @@ def test_a_repository_that_cannot_be_read_is_78_naming_it(ready_dev, standin, wo
     assert result.returncode == 78, result.stderr
     assert str(workdir) in result.stderr and "safe.directory" in result.stderr
     assert not spied[1].exists() and standin.records() == []
+
+
+def test_codex_config_and_profile_choosing_another_provider_do_not_win(ready_dev, standin):
+    """config.toml and a --profile pick another provider: aigate's -c options win (docs/tools.md)."""
+    config = ready_dev.home / ".codex" / "config.toml"
+    before = config.read_text()
+    profile = config.with_name("mine.config.toml")
+    profile.write_text('model_provider = "openai"\n')
+    config.write_text('model_provider = "openai"\n' + before)
+    try:
+        result = ready_dev.aigate("run", "codex", "--profile", "mine", "-c",
+                                  f'openai_base_url="{standin.openai_url}"', "exec", "with my config")
+    finally:
+        config.write_text(before)
+        profile.unlink()
+    assert result.returncode == 0, result.stderr
+    assert standin.model_calls()
+    assert credentials_seen(standin.records()) == {OPENAI_KEY}
+
+
+def test_codex_config_that_adds_headers_to_aigates_provider_is_refused_with_78(ready_dev, standin):
+    """Codex merges a -c table into config.toml's table of the same name: a user's own
+    [model_providers.aigate] with http_headers would send a second credential beside the scoped key."""
+    config = ready_dev.home / ".codex" / "config.toml"
+    before = config.read_text()
+    config.write_text('[model_providers.aigate]\nname = "mine"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                      'http_headers = { "x-api-key" = "sk-openai-in-a-header" }\n' + before)
+    try:
+        result = ready_dev.aigate("run", "codex", "-c", f'openai_base_url="{standin.openai_url}"', "exec", "headers")
+    finally:
+        config.write_text(before)
+    assert result.returncode == 78, result.stderr
+    assert "model_providers.aigate" in result.stderr and str(config) in result.stderr
+    assert standin.records() == []

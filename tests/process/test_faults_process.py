@@ -143,3 +143,33 @@ def test_a_socks_proxy_with_no_proxy_covering_the_server_runs_and_a_dead_one_is_
     done = client.run("run", "claude", "-p", "hi", env={**dead, "NO_PROXY": "10.0.0.0/8, 127.0.0.0/8"})
     assert done.returncode == 0, done.stderr
     assert client.recorded()["helper"]["stdout"] == KEY + "\n"
+
+
+# --- 5. every wait is bounded ---------------------------------------------------------------------
+
+def test_a_keyring_that_never_answers_is_78_within_the_bound_and_the_tool_never_starts(client, tmp_path):
+    """The real Secret Service, stopped (SIGSTOP): D-Bus calls to it get no answer."""
+    import os
+    import signal
+
+    from aigate import paths
+    from tests.support.keyring_daemon import SECRET_SERVICE_BACKEND, SecretServiceSession
+
+    for cached in paths.token_dir().glob("*.json"):
+        cached.unlink()  # the cold path: the device credential comes out of the keyring
+    with SecretServiceSession(tmp_path) as session:
+        env = client.env(PYTHON_KEYRING_BACKEND=SECRET_SERVICE_BACKEND, AIGATE_KEYRING_TIMEOUT="2",
+                         **session.env)
+        os.kill(session._keyring.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            done = client.run("run", "claude", "-p", "hi", env=env)
+            keys = client.run("keys", "set", "anthropic", "--stdin", input=KEY, env=env)
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(session._keyring.pid, signal.SIGCONT)
+    assert done.returncode == 78, done.stderr
+    assert "did not answer within 2 s" in done.stderr and "unlock your keyring" in done.stderr
+    assert not client.record.exists()
+    assert keys.returncode == 78 and "did not answer" in keys.stderr
+    assert elapsed < 30

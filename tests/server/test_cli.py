@@ -57,7 +57,7 @@ def test_users_add_refuses_an_unknown_role_with_exit_2(home, cli):
 def test_users_list_shows_role_groups_and_state(home, cli):
     cli("users", "add", "ann@corp.example", "--group", "dev", *home)
     cli("users", "disable", "ann@corp.example", *home)
-    (row,) = [json.loads(line) for line in cli("users", "list", "--json", *home)[1].splitlines()]
+    (row,) = json.loads(cli("users", "list", "--json", *home)[1])
     assert (row["role"], row["groups"], row["disabled"]) == ("user", ["dev"], True)
 
 
@@ -65,7 +65,7 @@ def test_users_enable_undoes_disable(home, cli):
     cli("users", "add", "ann@corp.example", *home)
     cli("users", "disable", "ann@corp.example", *home)
     cli("users", "enable", "ann@corp.example", *home)
-    assert json.loads(cli("users", "list", "--json", *home)[1])["disabled"] is False
+    assert json.loads(cli("users", "list", "--json", *home)[1])[0]["disabled"] is False
 
 
 def test_disabling_an_unknown_user_fails_with_exit_1(home, cli):
@@ -267,7 +267,8 @@ def test_an_unreadable_file_in_the_data_dir_is_a_clean_error_with_exit_78(home, 
 
 
 def _user(cli, home):
-    return json.loads(cli("users", "list", "--json", *home)[1])
+    (user,) = json.loads(cli("users", "list", "--json", *home)[1])
+    return user
 
 
 def test_users_add_for_an_existing_user_without_group_or_role_keeps_them(home, cli):
@@ -344,3 +345,31 @@ def test_no_help_text_points_to_files_outside_the_repository(cli):
     for command in ([], ["init"], ["serve"], ["users", "add"], ["policy", "check"], ["audit", "verify"]):
         out = cli(*command, "--help")[1]
         assert "DESIGN.md" not in out and "FIELD_NOTES" not in out
+
+
+def test_users_list_json_is_one_array_even_with_several_users(home, cli):
+    cli("users", "add", "ann@corp.example", *home)
+    cli("users", "add", "bob@corp.example", "--role", "approver", *home)
+
+    users = json.loads(cli("users", "list", "--json", *home)[1])
+
+    assert [u["email"] for u in users] == ["ann@corp.example", "bob@corp.example"]
+
+
+def test_users_list_json_with_no_users_is_an_empty_array(home, cli):
+    assert json.loads(cli("users", "list", "--json", *home)[1]) == []
+
+
+def test_audit_export_help_names_json_lines(cli):
+    assert "JSON Lines" in cli("audit", "export", "--help")[1]
+
+
+@pytest.mark.parametrize("words", [[], ["users"], ["users", "add"], ["serve"], ["audit", "verify"]])
+def test_server_help_has_no_type_labels_and_upper_case_placeholders(cli, words):
+    out = cli(*words, "--help")[1]
+
+    assert "<bool>" not in out and "<str>" not in out and "{" not in out.splitlines()[0]
+
+
+def test_server_show_completion_prints_the_script_of_the_shell_named(cli):
+    assert "#compdef aigate-server" in cli("--show-completion", "zsh")[1]

@@ -153,5 +153,5 @@ def test_the_full_nginx_config_is_accepted_by_nginx(home, cli, tmp_path):
 
 
 def test_usage_prints_nothing_yet_and_checks_its_date(home, cli):
-    assert cli("usage", "--json", *home)[:2] == (0, "")
+    assert cli("usage", "--json", *home)[:2] == (0, "[]\n")
     assert cli("usage", "--since", "yesterday", *home)[0] == 2

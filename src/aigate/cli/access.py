@@ -26,10 +26,10 @@ requests_app = typer.Typer(help="Your access requests and their states.\n\nExamp
 @app.command()
 def request(
     ctx: typer.Context,
-    tool: Annotated[str, typer.Argument(help="claude or codex")],
-    reason: Annotated[str, typer.Option("--reason", help="Why you need it (shown to the approver).")],
+    tool: Annotated[str, typer.Argument(metavar="TOOL", autocompletion=tools.complete_name, help="claude or codex")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why you need it (shown to the approver).")],
     duration: Annotated[str | None, typer.Option(
-        "--duration", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
+        "--duration", metavar="DURATION", help="How long, e.g. 8h (default: the policy's maximum).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the request is decided.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ..., "state": ...} on stdout.')] = False,
 ) -> None:
@@ -89,7 +89,7 @@ def who_approves(item: AccessRequest, *, wait: bool) -> str:
 @requests_app.callback(invoke_without_command=True)
 def requests(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the requests as one JSON array on stdout.")] = False,
 ) -> None:
     """List your access requests (newest first).
 

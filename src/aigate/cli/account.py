@@ -24,9 +24,10 @@ app = typer.Typer()  # login, logout, status: merged into the top level by cli/a
 @app.command()
 def login(
     ctx: typer.Context,
-    server: Annotated[str | None, typer.Option("--server", help="The aigate server's URL.")] = None,
+    server: Annotated[str | None, typer.Option("--server", metavar="URL", help="The aigate server's URL.")] = None,
     code: Annotated[str | None, typer.Option(
-        "--code", help="One-time enrollment code from your admin; without it, sign in with SSO (or, on a "
+        "--code", metavar="CODE",
+        help="One-time enrollment code from your admin; without it, sign in with SSO (or, on a "
                        "server without SSO, the code is prompted, hidden).")] = None,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="SSO: only print the URL and code.")] = False,
 ) -> None:
@@ -93,7 +94,7 @@ def logout(ctx: typer.Context) -> None:
 @app.command()
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object on stdout.")] = False,
 ) -> None:
     """Show the server, user, each tool's approval and expiry, stored key scopes (masked), and where
     each setting came from.

@@ -21,7 +21,7 @@ def list_requests(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(
         "--state", help="Only this state: pending, approved, denied, ...")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the requests as one JSON array on stdout.")] = False,
 ) -> None:
     """List everyone's access requests.
 
@@ -37,7 +37,8 @@ def list_requests(
 def approve(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],
-    duration: Annotated[str | None, typer.Option("--duration", help="Grant for this long (default: as asked).")] = None,
+    duration: Annotated[str | None, typer.Option(
+        "--duration", metavar="DURATION", help="Grant for this long (default: as asked).")] = None,
 ) -> None:
     """Approve a pending access request.
 
@@ -53,7 +54,7 @@ def approve(
 def deny(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown to the requester, audited).")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (shown to the requester, audited).")],
 ) -> None:
     """Deny a pending access request.
 
@@ -68,7 +69,7 @@ def deny(
 def revoke(
     ctx: typer.Context,
     request_id: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown to the requester, audited).")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (shown to the requester, audited).")],
 ) -> None:
     """Revoke an approved access request; running sessions stop at their next key callback.
 

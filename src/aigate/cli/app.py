@@ -13,9 +13,10 @@ from typing import Annotated
 
 import typer
 
-from aigate import __version__, log
+from aigate import __version__, cli_style, log
 from aigate.cli import access, account, admin, doctor, keys, run, shims
 from aigate.cli.state import CliState
+from aigate.errors import UsageError
 
 app = typer.Typer(
     name="aigate",
@@ -23,9 +24,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    add_completion=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,  # ours take the shell by name: cli_style.completion_options
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200},  # the terminal's width
 )
+GLOBAL_OPTIONS = ("--server", "--debug")  # take effect only before the command
 
 
 def _version(value: bool) -> None:
@@ -38,10 +41,12 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     server: Annotated[str | None, typer.Option(
-        "--server", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
+        "--server", metavar="URL", help="aigate server URL (overrides AIGATE_SERVER and config.toml).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show more about what aigate does (never a secret).")] = False,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    show_completion: cli_style.ShowCompletionOpt = None,
+    install_completion: cli_style.InstallCompletionOpt = None,
 ) -> None:
     """Global options go before the command: aigate --server https://aigate.corp.example status"""
     state = ctx.ensure_object(CliState)
@@ -69,12 +74,40 @@ def run_app(args: list[str], obj: CliState | None = None) -> int:
     with SystemExit, which is caught here, so this works whether typer uses click or its own vendored
     copy (typer 0.29 does: the ``click`` package's exception classes are then not the ones raised).
     """
+    misplaced = misplaced_global_option(args)
+    if misplaced:
+        raise misplaced
     command = typer.main.get_command(app)
+    cli_style.apply(command)
     try:
         command.main(args=args, prog_name="aigate", standalone_mode=True, obj=obj)
     except SystemExit as done:
         return _exit_code(done.code)
     return 0
+
+
+def misplaced_global_option(args: list[str]) -> UsageError | None:
+    """A global option (``--server URL``, ``--debug``) written after the command, where the command
+    would say "No such option": the usage error that says where it goes, with the line that works.
+    ``login --server`` is login's own option; everything after ``run TOOL`` belongs to the tool."""
+    i = 0
+    while i < len(args) and (args[i] in GLOBAL_OPTIONS or args[i].startswith("--server=")):
+        i += 2 if args[i] == "--server" else 1
+    if i >= len(args) or args[i] in ("run", "key-helper"):
+        return None
+    before, command, rest = args[:i], args[i], args[i + 1:]
+    for j, arg in enumerate(rest):
+        if arg == "--":
+            return None
+        name = arg.partition("=")[0]
+        if name not in GLOBAL_OPTIONS or (command == "login" and name == "--server"):
+            continue
+        width = 1 if name == "--debug" or "=" in arg else 2
+        taken = [name, arg.partition("=")[2]] if "=" in arg else rest[j:j + width]
+        moved = [*before, *taken, command, *rest[:j], *rest[j + width:]]
+        return UsageError(f"{name} is a global option: it goes before the command",
+                          hint="aigate " + " ".join(moved))
+    return None
 
 
 def _exit_code(code: object) -> int:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from aigate import gate
+from aigate import gate, tools
 from aigate.cli.state import state_of
 from aigate.errors import UsageError
 
@@ -23,6 +23,7 @@ app = typer.Typer()  # `run`, merged into the top level by cli/app.py
 def run(
     ctx: typer.Context,
     tool: Annotated[str | None, typer.Argument(
+        metavar="TOOL", autocompletion=tools.complete_name,
         help="claude or codex; everything after it goes to the tool unchanged.")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show what would run and which variables would be set (names only).")] = False,

@@ -17,6 +17,7 @@ from typing import Annotated
 import click
 import typer
 
+from aigate import cli_style
 from aigate.errors import AigateError
 from aigate.server import cli_admin, cli_gateway, cli_notify, cli_setup
 from aigate.server.cli_options import say
@@ -30,8 +31,9 @@ _EXIT = (click.exceptions.Exit, typer.Exit)
 _USAGE = (click.ClickException, _typer_click.ClickException)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 
-app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=True,
-                  pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(help="The aigate approval server.", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200})
 
 
 def _version(value: bool) -> None:
@@ -44,7 +46,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                 help="Show the version.")] = False) -> None:
+                                                 help="Show the version.")] = False,
+         show_completion: cli_style.ShowCompletionOpt = None,
+         install_completion: cli_style.InstallCompletionOpt = None) -> None:
     """The aigate approval server. Options go after the command: aigate-server users list --data-dir DIR"""
 
 
@@ -62,7 +66,9 @@ app.add_typer(cli_notify.notify_app, name="notify")
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``aigate-server``: run the command, map failures to a message and exit code."""
     try:
-        result = app(args=argv, prog_name="aigate-server", standalone_mode=False)
+        command = typer.main.get_command(app)
+        cli_style.apply(command)
+        result = command.main(args=argv, prog_name="aigate-server", standalone_mode=False)
     except _EXIT as done:
         sys.exit(done.exit_code)
     except _USAGE as err:

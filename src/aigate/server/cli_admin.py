@@ -40,8 +40,9 @@ def _email(text: str) -> str:
 @users_app.command("add")
 def users_add(
     email: str,
-    group: Annotated[list[str] | None, typer.Option("--group", help="A group (repeat for more).")] = None,
-    role: Annotated[Role | None, typer.Option(help="user, approver or admin.")] = None,
+    group: Annotated[list[str] | None, typer.Option(
+        "--group", metavar="GROUP", help="A group (repeat for more).")] = None,
+    role: Annotated[Role | None, typer.Option(metavar="ROLE", help="user, approver or admin.")] = None,
     data_dir: DataDirOpt = None, db: DbOpt = None,
 ) -> None:
     """Add a user and print a fresh one-time enrollment code as the last line.
@@ -89,22 +90,23 @@ def users_enable(email: str, data_dir: DataDirOpt = None, db: DbOpt = None) -> N
 
 @users_app.command("list")
 def users_list(data_dir: DataDirOpt = None, db: DbOpt = None,
-               as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+               as_json: Annotated[bool, typer.Option(
+                   "--json", help="Print the users as one JSON array on stdout.")] = False) -> None:
     """List users: email, role, groups, state and active devices."""
     _, engine = open_engine(data_dir, db)
     with engine.connect() as conn:
         rows = identity.list_users(conn)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
     for row in rows:
-        if as_json:
-            typer.echo(json.dumps(row))
-        else:
-            state = "disabled" if row["disabled"] else "active"
-            typer.echo(f"{row['email']}\t{row['role']}\t{','.join(row['groups']) or '-'}\t{state}\t"
-                       f"{row['devices']} device(s)")
+        state = "disabled" if row["disabled"] else "active"
+        typer.echo(f"{row['email']}\t{row['role']}\t{','.join(row['groups']) or '-'}\t{state}\t"
+                   f"{row['devices']} device(s)")
 
 
 @policy_app.command("check")
-def policy_check(file: Path) -> None:
+def policy_check(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
     """Check a policy file; print each mistake with its line (exit 1 when there is one)."""
     from aigate.server.policy import NO_RULES_WARNING, PolicyError, load_policy
 
@@ -133,9 +135,10 @@ def key_rotate(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
 
 
 @audit_app.command("export")
-def audit_export(since: Annotated[int, typer.Option(min=0, help="Export events after this seq.")] = 0,
+def audit_export(since: Annotated[int, typer.Option(min=0, metavar="SEQ", help="Export events after this seq.")] = 0,
                  data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
-    """Write audit events as JSON lines to stdout; report the chain head reached on stderr."""
+    """Write audit events as JSON Lines (one JSON object per line, streamed) to stdout; report the chain
+    head reached on stderr."""
     _, engine = open_engine(data_dir, db)
     last_seq, last_hash = since, None
     with engine.connect() as conn:
@@ -160,6 +163,7 @@ def _hash_at(conn: Connection, seq: int) -> tuple[int, str]:
 
 @audit_app.command("verify")
 def audit_verify(head: Annotated[str | None, typer.Option(
+                     metavar="SEQ:HASH",
                      help="A chain head exported earlier: HASH, or SEQ:HASH as `audit export` prints it.")] = None,
                  data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
     """Prove the chain is whole (and, with --head, that nothing up to that head was rewritten)."""

@@ -36,6 +36,9 @@ def _scope(scope: str) -> str:
         raise UsageError(why.replace("key_scope", "scope"))
     return scope
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print them as one JSON array on stdout.")]
+
+
 
 def _read_key(from_stdin: bool, scope: str) -> str:
     if from_stdin:
@@ -63,18 +66,22 @@ def keys_set(scope: str, stdin: Annotated[bool, typer.Option("--stdin", help="Re
 
 
 @keys_app.command("list")
-def keys_list(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+def keys_list(data_dir: DataDirOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The scopes with a vendor key, masked (last 4 characters), and when each was set."""
     settings, engine = open_engine(data_dir, db)
     kek = vendor_keys.load_kek(settings.data_dir) if vendor_keys.kek_path(settings.data_dir).exists() else None
     with engine.connect() as conn:
         rows = vendor_keys.list_keys(conn, kek)
     _print(rows, "no vendor keys; store one with `aigate-server keys set SCOPE`",
-           lambda row: f"{row['scope']}\t{row['key']}\tset {rfc3339(row['updated_at'])}")
+           lambda row: f"{row['scope']}\t{row['key']}\tset {rfc3339(row['updated_at'])}", as_json)
 
 
-def _print(rows: list[dict[str, Any]], empty: str, line: Callable[[dict[str, Any]], str]) -> None:
-    """One tab-separated line per row on stdout, or ``empty`` (what to do) on stderr."""
+def _print(rows: list[dict[str, Any]], empty: str, line: Callable[[dict[str, Any]], str], as_json: bool) -> None:
+    """One tab-separated line per row on stdout, or ``empty`` (what to do) on stderr; with ``as_json``,
+    the rows as one JSON array (``[]`` for none)."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
     if not rows:
         say(empty)
     for row in rows:
@@ -108,13 +115,13 @@ def gateway_add(name: str, data_dir: DataDirOpt = None, db: DbOpt = None) -> Non
 
 
 @gateway_app.command("list")
-def gateway_list(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+def gateway_list(data_dir: DataDirOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The registered gateways: name, id, when added."""
     _, engine = open_engine(data_dir, db)
     with engine.connect() as conn:
         rows = gateways.list_gateways(conn)
     _print(rows, "no gateways; register one with `aigate-server gateway add NAME`",
-           lambda row: f"{row['name']}\t{row['id']}\tadded {rfc3339(row['created_at'])}")
+           lambda row: f"{row['name']}\t{row['id']}\tadded {rfc3339(row['created_at'])}", as_json)
 
 
 @gateway_app.command("remove")
@@ -223,7 +230,7 @@ def _write_include(credential: str, path: Path) -> Path:
 
 def usage_command(
     since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (UTC).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: JsonOpt = False,
     data_dir: DataDirOpt = None, db: DbOpt = None,
 ) -> None:
     """Authorized model calls through gateways, per day, user, tool and scope."""
@@ -235,8 +242,11 @@ def usage_command(
     _, engine = open_engine(data_dir, db)
     with engine.connect() as conn:
         rows = usage.report(conn, since)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
     for row in rows:
-        typer.echo(json.dumps(row) if as_json else f"{row['day']}\t{row['user']}\t{row['tool']}\t{row['scope']}\t"
+        typer.echo(f"{row['day']}\t{row['user']}\t{row['tool']}\t{row['scope']}\t"
                    f"{row['calls']}")
-    if not rows and not as_json:
+    if not rows:
         say("no authorized calls through a gateway" + (f" since {since}" if since else ""))

@@ -11,9 +11,9 @@ import typer
 
 from aigate.server.settings import ENV_DATA_DIR, ENV_DB
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar=ENV_DATA_DIR, show_envvar=True,
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar=ENV_DATA_DIR, show_envvar=True, metavar="DIR",
                                                     help="Where the database, signing keys and policy live.")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar=ENV_DB, show_envvar=True,
+DbOpt = Annotated[str | None, typer.Option("--db", envvar=ENV_DB, show_envvar=True, metavar="URL",
                                               help="Database URL (default: SQLite in the data dir).")]
 
 

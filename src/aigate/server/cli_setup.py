@@ -57,17 +57,22 @@ def init(data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
 @app.command()
 def serve(
     data_dir: DataDirOpt = None, db: DbOpt = None,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to bind.")] = DEFAULT_PORT,
-    policy: Annotated[Path | None, typer.Option(help="Policy file (default: policy.toml in the data dir).")] = None,
-    public_url: Annotated[str | None, typer.Option(help="The URL clients use; the tokens' `iss`.")] = None,
-    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to bind.")] = DEFAULT_PORT,
+    policy: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Policy file (default: policy.toml in the data dir).")] = None,
+    public_url: Annotated[str | None, typer.Option(
+        metavar="URL", help="The URL clients use; the tokens' `iss`.")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(metavar="FILE", help="TLS certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(metavar="FILE", help="TLS private key (PEM).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, metavar="N", help="Worker processes.")] = 1,
     oidc_issuer: Annotated[str | None, typer.Option(
+        metavar="URL",
         help="SSO: the OpenID provider's issuer URL (client secret in AIGATE_SERVER_OIDC_CLIENT_SECRET).")] = None,
-    oidc_client_id: Annotated[str | None, typer.Option(help="SSO: this server's client id at the provider.")] = None,
-    oidc_groups_claim: Annotated[str, typer.Option(help="SSO: the ID token claim that lists the user's groups.")]
+    oidc_client_id: Annotated[str | None, typer.Option(
+        metavar="ID", help="SSO: this server's client id at the provider.")] = None,
+    oidc_groups_claim: Annotated[str, typer.Option(
+        metavar="CLAIM", help="SSO: the ID token claim that lists the user's groups.")]
         = "groups",
 ) -> None:
     """Serve the HTTP API (refuses a bad policy or a database whose migrations are behind)."""
