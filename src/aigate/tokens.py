@@ -20,7 +20,7 @@ from typing import Any
 
 import jwt
 
-from aigate import paths, protocol, tokencache
+from aigate import log, paths, protocol, tokencache
 from aigate.approval import ServerClient
 from aigate.errors import AigateError, ConfigError, ServerUnreachable
 
@@ -104,7 +104,10 @@ def fetch_token(
         verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now)
     except UnknownKey:
         jwks = client.jwks()
-        paths.write_private(jwks_file, json.dumps(jwks).encode())
+        try:
+            paths.write_private(jwks_file, json.dumps(jwks).encode())
+        except ConfigError as err:  # only a cache: fetched again next time
+            log.warn(f"{err.message}; the server's key set is used without caching it")
         try:
             verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now)
         except UnknownKey:

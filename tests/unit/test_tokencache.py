@@ -81,3 +81,24 @@ def test_a_cached_token_lives_by_the_servers_clock(tmp_path):
     tokencache.store(folder, SERVER, "claude", None, unsigned_token(claims_for(now=1000)), clock_offset=-120)
     assert tokencache.read_valid(folder, SERVER, "claude", None, now=1600 + 119).clock_offset == -120
     assert tokencache.read_valid(folder, SERVER, "claude", None, now=1600 + 120) is None
+
+
+def test_a_cache_file_that_is_a_folder_is_no_token_and_storing_warns_instead_of_failing(tmp_path, capsys):
+    claims = claims_for("claude", now=1_000)
+    tokencache.cache_file(tmp_path, "s", "claude", None).mkdir(parents=True)
+    assert tokencache.read_valid(tmp_path, "s", "claude", None, now=1_001) is None
+    stored = tokencache.store(tmp_path, "s", "claude", None, unsigned_token(claims))
+    assert stored.claims["tool"] == "claude" and "without caching it" in capsys.readouterr().err
+    tokencache.drop(tmp_path, "s", "claude", None)
+    tokencache.drop_all(tmp_path)
+
+
+def test_a_tokens_folder_that_is_a_file_is_no_token_and_storing_warns_instead_of_failing(tmp_path, capsys):
+    token_dir = tmp_path / "tokens"
+    token_dir.write_text("not a folder")
+    claims = claims_for("claude", now=1_000)
+    assert tokencache.read_valid(token_dir, "s", "claude", None, now=1_001) is None
+    stored = tokencache.store(token_dir, "s", "claude", None, unsigned_token(claims))
+    assert stored.claims["tool"] == "claude" and "without caching it" in capsys.readouterr().err
+    tokencache.drop(token_dir, "s", "claude", None)
+    tokencache.drop_all(token_dir)
