@@ -293,7 +293,8 @@ def _hostname() -> str:
 
 def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Deps | None = None) -> str:
     """The key for the approved scope, after re-checking the approval with the server (:func:`live_token`);
-    in enforced mode the approval token itself (renewed when it would expire before the next call).
+    in enforced mode the approval token itself, cached (the gateway checks the grant on every model call)
+    and renewed when it would expire before the next call.
 
     Called by the tool (Claude's apiKeyHelper, Codex's provider auth command); the caller prints the
     key on stdout and nothing else. Refusals raise AigateError, so the tool gets a non-zero exit.
@@ -303,7 +304,11 @@ def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Dep
     cfg = deps.load_config(flag_server=server, env=deps.env)
     if cfg.server.enforced and cfg.server.value != server:
         raise NotApproved(f"the enforced aigate server is {cfg.server.value}, not {server}")
-    token = live_token(spec.name, server, repository, cfg, deps)
+    cached = tokencache.read_valid(deps.token_dir, server, spec.name, repository, now=deps.clock())
+    if cached and enforced.held_by_gateway(cached):  # the gateway checks the grant live on every call (5 s)
+        token = cached
+    else:
+        token = live_token(spec.name, server, repository, cfg, deps)
     if enforced.held_by_gateway(token):  # the approval token is the tool's only credential
         if enforced.needs_renewal(token, deps.clock()):
             issuer = enrollment.require(server, deps.enrollments).issuer

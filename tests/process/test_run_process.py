@@ -201,7 +201,8 @@ def test_a_recorded_secret_service_without_a_session_bus_is_78_before_the_tool_s
     paths.keyring_backend_file().write_text("keyring.backends.SecretService.Keyring")
     env = {k: v for k, v in client.env().items() if k not in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")}
     for bus in (None, "unix:path=/nonexistent/aigate-test/bus"):  # none at all, or one from an ended session
-        done = client.run("run", "codex", "exec", "x", env=env if bus is None else {**env, "DBUS_SESSION_BUS_ADDRESS": bus})
+        with_bus = env if bus is None else {**env, "DBUS_SESSION_BUS_ADDRESS": bus}
+        done = client.run("run", "codex", "exec", "x", env=with_bus)
         assert done.returncode == 78, done.stderr
         assert "Secret Service" in done.stderr and "dbus-run-session" in done.stderr
         assert not os.path.exists(client.record)  # the tool never started
