@@ -229,15 +229,19 @@ def _tool_paths(table: object, source: Path | str) -> dict[str, str]:
 def save_user_setting(key: str, value: str | None, user_file: Path | None = None) -> Path:
     """Set (or, with None, remove) one top-level string setting in the user's config.toml.
 
-    Only the flat ``key = "string"`` form is written; other keys already in the file are kept.
+    Only the flat ``key = "string"`` form is written; other keys already in the file are kept. The
+    read-modify-write holds a lock (:mod:`aigate.locking`) and the file is replaced atomically, so two
+    logins keep both changes and a run reading it meanwhile never sees half a file.
     """
+    from aigate.locking import FileLock
+
     user_file = user_file or paths.user_config_file()
-    current = _read_toml(user_file) if user_file.exists() else {}
-    if value is None:
-        current.pop(key, None)
-    else:
-        current[key] = value
-    lines = [f"{k} = {json.dumps(str(v))}" for k, v in current.items() if not isinstance(v, dict)]
-    user_file.parent.mkdir(parents=True, exist_ok=True)
-    user_file.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    with FileLock(user_file):
+        current = _read_toml(user_file) if user_file.exists() else {}
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+        lines = [f"{k} = {json.dumps(str(v))}" for k, v in current.items() if not isinstance(v, dict)]
+        paths.write_private(user_file, "".join(line + "\n" for line in lines).encode("utf-8"))
     return user_file

@@ -66,10 +66,10 @@ def _fetch(server: str, tool: str, repository: str | None, record: enrollment.En
         raise ServerUnreachable(err.message, hint=err.hint) from err
 
 
-def _detect_repository() -> str | None:
+def _detect_repository(folder: str | None = None) -> str | None:
     from aigate.repository import detect_repository
 
-    return detect_repository()
+    return detect_repository(folder)
 
 
 def _open_store() -> keystore.KeyStore:
@@ -126,6 +126,25 @@ def approved_token(tool: str, server: str, repository: str | None, cfg: config.C
     return deps.fetch(server, tool, repository, record, cfg.ca_bundle.value)
 
 
+def live_token(tool: str, server: str, repository: str | None, cfg: config.Config, deps: Deps) -> CachedToken:
+    """A fresh token from the server, so that a revoked grant, a disabled user or a logged-out device
+    is refused at the tool's next key callback; the cached token, while still valid, only when the
+    server cannot be reached (69). A refusal drops the cached token, so no later run or callback uses it."""
+    record = enrollment.require(server, deps.enrollments, source=cfg.server.source)
+    try:
+        return deps.fetch(server, tool, repository, record, cfg.ca_bundle.value)
+    except ServerUnreachable as err:
+        cached = tokencache.read_valid(deps.token_dir, server, tool, repository, now=deps.clock(),
+                                       issuer=record.issuer, sub=record.email)
+        if cached is None:
+            raise
+        log.debug(f"{err.message}; using the cached approval token (expires {cached.expires_at})")
+        return cached
+    except AigateError:
+        tokencache.drop(deps.token_dir, server, tool, repository)
+        raise
+
+
 def resolve_binary(spec: tools.ToolSpec, cfg: config.Config | None, deps: Deps) -> list[str]:
     """The tool's argv prefix: the IT-enforced path when set, else PATH. 127/126 when unusable."""
     enforced = cfg.tool_paths.get(spec.name) if cfg else None
@@ -160,8 +179,11 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
         raise loaded
     cfg = loaded
     server = cfg.require_server()
-    repository = deps.detect_repository()
+    inject.check_user_args(spec.name, args)  # the user's own options that clash with aigate's: 2, before 77
+    repository, others = _repositories(spec, args, deps)
     token = approved_token(spec.name, server, repository, cfg, deps)
+    for other in others:  # every other repository the tool is told to work in must be approved too (77)
+        approved_token(spec.name, server, other, cfg, deps)
     scope = str(token.claims["key_scope"])
     gateway = enforced.held_by_gateway(token)
     if not gateway:  # enforced mode: the gateway holds the key, the keyring holds none
@@ -170,10 +192,27 @@ def run_tool(tool_name: str, args: list[str], *, dry_run: bool = False, deps: De
             raise ConfigError(f"no API key is stored for the scope {scope!r}", hint=f"aigate keys set {scope}")
     child = build_command(spec, binary, args, token, server, repository, deps)
     if dry_run:
-        described = launch.describe(child.argv, child.names_set, child.names_removed)
+        serve = deps.serve_keys and not gateway
+        names = [*child.names_set, keyserve.ENV_SOCKET] if serve else child.names_set
+        described = launch.describe(child.argv, names, child.names_removed)
         deps.out(described + ("\n" + enforced.describe(token) if gateway else ""))
         return 0
     return _run_session(spec.name, child.argv, child.env, token, server, repository, deps)
+
+
+def _repositories(spec: tools.ToolSpec, args: list[str], deps: Deps) -> tuple[str | None, list[str]]:
+    """The repository the tool works in (its own working-directory option, e.g. Codex's ``-C``, else the
+    current directory) and the other repositories it is told to work in (``--add-dir``), deduplicated;
+    each checked against the policy by the server. Folders that do not exist give the tool nothing."""
+    work, extra = inject.work_directories(spec.name, args)
+    repository = deps.detect_repository(work) if work else deps.detect_repository()
+    others: list[str] = []
+    for folder in extra:
+        if os.path.isdir(folder):
+            found = deps.detect_repository(folder)
+            if found and found != repository and found not in others:
+                others.append(found)
+    return repository, others
 
 
 ChildCommand = namedtuple("ChildCommand", "argv env names_set names_removed")
@@ -258,8 +297,9 @@ def _hostname() -> str:
 
 
 def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Deps | None = None) -> str:
-    """The key for the approved scope, after re-checking the approval (cached token, else the server);
-    in enforced mode the approval token itself (renewed when it would expire before the next call).
+    """The key for the approved scope, after re-checking the approval with the server (:func:`live_token`);
+    in enforced mode the approval token itself, cached (the gateway checks the grant on every model call)
+    and renewed when it would expire before the next call.
 
     Called by the tool (Claude's apiKeyHelper, Codex's provider auth command); the caller prints the
     key on stdout and nothing else. Refusals raise AigateError, so the tool gets a non-zero exit.
@@ -269,7 +309,13 @@ def key_helper(tool_name: str, server: str, repository: str | None, *, deps: Dep
     cfg = deps.load_config(flag_server=server, env=deps.env)
     if cfg.server.enforced and cfg.server.value != server:
         raise NotApproved(f"the enforced aigate server is {cfg.server.value}, not {server}")
-    token = approved_token(spec.name, server, repository, cfg, deps)
+    record = enrollment.require(server, deps.enrollments)
+    cached = tokencache.read_valid(deps.token_dir, server, spec.name, repository, now=deps.clock(),
+                                   issuer=record.issuer, sub=record.email)
+    if cached and enforced.held_by_gateway(cached):  # the gateway checks the grant live on every call (5 s)
+        token = cached
+    else:
+        token = live_token(spec.name, server, repository, cfg, deps)
     if enforced.held_by_gateway(token):  # the approval token is the tool's only credential
         if enforced.needs_renewal(token, deps.clock()):
             record = enrollment.require(server, deps.enrollments)

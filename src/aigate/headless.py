@@ -14,6 +14,7 @@ On Linux the OS keyring is the Secret Service on the D-Bus session bus. Without 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 
@@ -30,10 +31,32 @@ def no_session_bus(env: Mapping[str, str]) -> bool:
     return sys.platform.startswith("linux") and not env.get(ENV_BUS)
 
 
+def session_bus_reachable(env: Mapping[str, str]) -> bool:
+    """Cheaply (no D-Bus library, no connection): whether ``env`` names a D-Bus session bus that can exist.
+
+    False when ``DBUS_SESSION_BUS_ADDRESS`` is unset or empty, or when every address it lists is a
+    ``unix:path=`` socket that does not exist (a bus recorded by a session that has ended). Other
+    transports (``unix:abstract=``, ``tcp:``) are not probed and count as reachable. Not Linux: True.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    address = env.get(ENV_BUS) or ""
+    entries = [entry for entry in address.split(";") if entry.strip()]
+    for entry in entries:
+        transport, _, params = entry.partition(":")
+        options = dict(part.partition("=")[::2] for part in params.split(","))
+        if transport != "unix" or "path" not in options or os.path.exists(options["path"]):
+            return True
+    return False
+
+
 def why(env: Mapping[str, str]) -> str:
     """A clause saying why no keyring answers, for the message."""
     if no_session_bus(env):
         return "this session has no D-Bus session bus, so no Secret Service (an SSH login or a minimal desktop?)"
+    if not session_bus_reachable(env):
+        return (f"the D-Bus session bus in {ENV_BUS} ({env.get(ENV_BUS)}) does not exist (a session that ended?), "
+                "so no Secret Service")
     return "no keyring backend answered"
 
 

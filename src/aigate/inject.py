@@ -273,3 +273,60 @@ def _codex_config_base_url(env: dict[str, str]) -> str | None:
     except (OSError, ValueError):
         return None
     return str(value) if isinstance(value, str) and value else None
+
+
+def check_user_args(tool: str, user_args: list[str]) -> None:
+    """Refuse (2) the user's options that would replace what aigate sets, before any approval is asked
+    for: Codex's own provider (``-c model_provider=`` / ``model_providers.*``); Claude's ``--settings``
+    with ``apiKeyHelper`` or a competing credential in ``env`` (:func:`for_claude` checks the endpoint
+    the policy fixes once the approval token is known)."""
+    from aigate.constants import COMPETING_CREDENTIALS
+
+    if tool == "codex":
+        _check_codex_overrides(user_args)
+        return
+    blank = {name: "" for name in COMPETING_CREDENTIALS}
+    for _start, _end, value in _find_options(user_args, "--settings"):
+        _check_claude_settings(_load_claude_settings(value), blank, fixed=set())
+
+
+# The tool's options naming the folder it works in, and other folders it may read and write (observed:
+# Codex ``-C/--cd DIR`` and ``--add-dir DIR``, Claude Code ``--add-dir DIR...``, which takes several).
+_WORKDIR_OPTIONS = {"codex": ("-C", "--cd")}
+_ADD_DIR = "--add-dir"
+
+
+def work_directories(tool: str, user_args: list[str]) -> tuple[str | None, list[str]]:
+    """``(work, extra)`` from the user's ``user_args`` (before any ``--``): the folder the tool is told to
+    work in (the last ``-C``/``--cd`` for Codex; None: the current directory) and every other folder it
+    is told to work in (earlier ``-C``, every ``--add-dir`` value; Claude's takes the following
+    arguments up to the next option). The repository check covers them all."""
+    names = _WORKDIR_OPTIONS.get(tool, ())
+    workdirs: list[str] = []
+    extra: list[str] = []
+    i = 0
+    while i < len(user_args) and user_args[i] != "--":
+        arg = user_args[i]
+        long_value = next((arg[len(n) + 1:] for n in (*names, _ADD_DIR) if arg.startswith(n + "=")), None)
+        if arg in ("-c", "--config"):
+            i += 2  # a Codex config value is not a folder option
+            continue
+        if arg in names and i + 1 < len(user_args):
+            workdirs.append(user_args[i + 1])
+            i += 2
+            continue
+        if long_value is not None:
+            (extra if arg.startswith(_ADD_DIR + "=") else workdirs).append(long_value)
+        elif "-C" in names and arg.startswith("-C") and len(arg) > 2 and not arg.startswith("--"):
+            workdirs.append(arg[2:])  # clap: -CDIR
+        elif arg == _ADD_DIR:
+            i += 1
+            while i < len(user_args) and not user_args[i].startswith("-"):
+                extra.append(user_args[i])
+                i += 1
+                if tool != "claude":  # Codex's --add-dir takes one folder
+                    break
+            continue
+        i += 1
+    work = workdirs[-1] if workdirs else None
+    return work, [*workdirs[:-1], *extra]

@@ -56,6 +56,8 @@ DEFAULT_TIMEOUT_SECONDS = 15.0
 _NO_BACKEND = "keyring.backends.fail.Keyring"
 _STORES_NOTHING = ("keyring.backends.null.",)  # "succeeds" and keeps nothing: never usable
 _INSECURE_PREFIXES = ("keyrings.alt.",)
+# Backends that talk to a daemon on the D-Bus session bus (Linux): no reachable bus, no keyring.
+_NEEDS_SESSION_BUS = ("keyring.backends.SecretService.", "keyring.backends.libsecret.", "keyring.backends.kwallet.")
 
 
 def device_entry(server: str) -> str:
@@ -147,7 +149,10 @@ def open_keystore(*, env: Mapping[str, str] | None = None, state: Path | None = 
     resolved = f"{type(backend).__module__}.{type(backend).__qualname__}"
     _check_safe(resolved, env)
     if not env.get(ENV_BACKEND) and resolved != class_path:
-        paths.write_private(record, resolved.encode())
+        try:
+            paths.write_private(record, resolved.encode())
+        except ConfigError as err:  # only a record: keyring is asked again next time
+            log.warn(f"{err.message}; the keyring backend is looked up again next time")
     log.debug(f"keyring backend {resolved}")
     return KeyringStore(backend, resolved)
 
@@ -199,6 +204,11 @@ def check_recorded_backend(*, env: Mapping[str, str], state: Path | None = None)
     class_path = env.get(ENV_BACKEND) or _recorded(record)
     if class_path:
         _check_safe(class_path, env)
+        if class_path.startswith(_NEEDS_SESSION_BUS) and not headless.session_bus_reachable(env):
+            raise ConfigError(
+                f"the keyring ({class_path}) cannot answer: {headless.why(env)}",
+                hint=headless.fixes(env, allow_var=ENV_ALLOW_INSECURE),
+            )
 
 
 def _recorded(record: Path) -> str | None:

@@ -27,8 +27,13 @@ class FileLock:
         self._fd: int | None = None
 
     def __enter__(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise ConfigError(f"cannot create the lock file {self.path}: {err.strerror or type(err).__name__}",
+                              hint=f"remove or fix {self.path.parent} (or whatever is in its way), then try again"
+                              ) from err
         deadline = time.monotonic() + self.timeout
         while not _try_lock(fd):
             if time.monotonic() >= deadline:

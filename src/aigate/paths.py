@@ -114,7 +114,19 @@ def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically with mode 0600 (tempfile in the same dir + os.replace).
 
     Two writers racing leave one complete file, never a mix; readers never see a partial file.
+    ConfigError (78) naming ``path`` when it cannot be written (a folder where the file belongs, a
+    file where its folder belongs, no space, no permission); callers writing a cache warn instead.
     """
+    try:
+        _write_private(path, data)
+    except OSError as err:
+        from aigate.errors import ConfigError
+
+        raise ConfigError(f"cannot write {path}: {err.strerror or type(err).__name__}",
+                          hint=f"remove or fix {path} (or whatever is in its way), then try again") from err
+
+
+def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"  # no tempfile: warm path
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)

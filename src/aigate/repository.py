@@ -51,7 +51,7 @@ def origin_url(cwd: Path | str | None = None, *, git: str = "git") -> str | None
     try:
         status, out, err = run_git([git, "-C", cwd, "remote", "get-url", "origin"])
     except GitFailed as failed:
-        if dotgit is None and not os.environ.get("GIT_DIR"):
+        if dotgit is None:
             return None  # no git and no repository: nothing to read
         raise _unreadable(dotgit or cwd, str(failed)) from None
     if status == 0:
@@ -132,6 +132,13 @@ def run_git(argv: list[str], timeout: float | None = None) -> tuple[int, str, st
     return _spawn(argv, timeout) if hasattr(os, "posix_spawn") else _subprocess(argv, timeout)
 
 
+def git_env() -> dict[str, str]:
+    """This process's environment without git's own variables (``GIT_*``): ``GIT_DIR``/``GIT_WORK_TREE``
+    would point git at another repository than the folder's, and ``GIT_CONFIG_COUNT``/``KEY_n``/``VALUE_n``
+    could rewrite ``origin`` (``url.*.insteadOf``), either slipping a denied repository past the policy."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+
 def _find_git(name: str) -> str | None:
     """``name`` on PATH, absolute entries only: a relative entry would be the repository's own files."""
     if os.path.isabs(name):
@@ -152,7 +159,7 @@ def _spawn(argv: list[str], timeout: float) -> tuple[int, str, str]:
     actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
                (os.POSIX_SPAWN_DUP2, err_w, 2), (os.POSIX_SPAWN_CLOSE, out_r), (os.POSIX_SPAWN_CLOSE, err_r)]
     try:
-        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+        pid = os.posix_spawn(argv[0], argv, git_env(), file_actions=actions)
     except OSError as err:
         os.close(out_r)
         os.close(err_r)
@@ -188,7 +195,8 @@ def _subprocess(argv: list[str], timeout: float) -> tuple[int, str, str]:
     import subprocess
 
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
+                              env=git_env())
     except subprocess.TimeoutExpired:
         raise GitFailed(f"git did not answer within {timeout:.0f} s") from None
     except OSError as err:

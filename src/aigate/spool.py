@@ -27,10 +27,17 @@ if TYPE_CHECKING:
 MAX_FILES_PER_FLUSH = 500
 
 
-def record(spool: Path, server: str, event: dict[str, Any]) -> Path:
-    """Spool one event (``event``: a SessionEvent as wire JSON, see protocol.to_wire)."""
+def record(spool: Path, server: str, event: dict[str, Any]) -> Path | None:
+    """Spool one event (``event``: a SessionEvent as wire JSON, see protocol.to_wire); its file, or None
+    with a warning when the spool cannot be written (the tool runs on; the record is lost, said so)."""
+    from aigate.errors import ConfigError
+
     path = spool / f"{event['session_id']}-{event['kind']}.json"
-    paths.write_private(path, json.dumps({"server": server, "event": event}).encode())
+    try:
+        paths.write_private(path, json.dumps({"server": server, "event": event}).encode())
+    except ConfigError as err:
+        log.warn(f"{err.message}: the session {event['kind']} is not recorded (remove or fix {spool})")
+        return None
     return path
 
 
@@ -39,6 +46,9 @@ def pending(spool: Path) -> list[Path]:
     try:
         files = [p for p in spool.iterdir() if p.suffix == ".json" and not p.name.startswith(".")]
     except FileNotFoundError:
+        return []
+    except OSError as err:  # not a folder: record() said so when it could not spool
+        log.debug(f"cannot list the spool {spool}: {err.strerror}")
         return []
     return sorted(files, key=lambda p: p.stat().st_mtime)[:MAX_FILES_PER_FLUSH]
 
@@ -147,8 +157,12 @@ def _only_flusher(spool: Path) -> bool:
         import fcntl
     except ImportError:
         return True
-    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle = open(spool / ".lock", "a")  # noqa: SIM115 - kept open (and locked) until the process exits
+    try:
+        spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(spool / ".lock", "a")  # noqa: SIM115 - kept open (and locked) until the process exits
+    except OSError as err:  # the spool is not a folder: nothing to flush
+        log.debug(f"cannot open the spool {spool}: {err.strerror}")
+        return False
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

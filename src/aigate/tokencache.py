@@ -24,7 +24,8 @@ import os
 import zlib
 from pathlib import Path
 
-from aigate import jws, paths
+from aigate import jws, log, paths
+from aigate.errors import ConfigError
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -124,8 +125,15 @@ def store(token_dir: Path, server: str, tool: str, repository: str | None, token
     it; ``clock_offset``: seconds the server's clock was ahead of this computer's when it was fetched."""
     entry = {"server": server, "tool": tool, "repository": repository, "token": token,
              "clock_offset": clock_offset}
-    _private_dir(token_dir)
-    paths.write_private(cache_file(token_dir, server, tool, repository), json.dumps(entry).encode())
+    path = cache_file(token_dir, server, tool, repository)
+    try:
+        token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if hasattr(os, "getuid"):
+            os.chmod(token_dir, 0o700)
+        paths.write_private(path, json.dumps(entry).encode())
+    except (OSError, ConfigError) as err:  # a folder where the file belongs, a file where the folder does
+        why = err.message if isinstance(err, ConfigError) else f"cannot write {path}: {err.strerror}"
+        log.warn(f"{why}; the approval token is used without caching it (remove {token_dir} to fix)")
     return CachedToken(token, jws.unverified(token)[1], clock_offset)
 
 
@@ -141,10 +149,19 @@ def drop(token_dir: Path, server: str, tool: str, repository: str | None) -> Non
         cache_file(token_dir, server, tool, repository).unlink()
     except FileNotFoundError:
         pass
+    except OSError as err:  # not a file (a folder in its place): read_valid never trusts it either
+        log.debug(f"cannot remove the cached token: {err.strerror}")
 
 
 def drop_all(token_dir: Path) -> None:
     """Delete every cached token and JWKS under ``token_dir`` (login and logout: tokens of another identity must
     not serve)."""
-    for item in token_dir.glob("*.json"):
-        item.unlink(missing_ok=True)
+    try:
+        items = list(token_dir.glob("*.json"))
+    except OSError:
+        return
+    for item in items:
+        try:
+            item.unlink(missing_ok=True)
+        except OSError as err:  # a folder named like a cache file: never read as one
+            log.warn(f"cannot remove {item}: {err.strerror}")

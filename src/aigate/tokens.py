@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aigate import jws, paths, protocol, tokencache
+from aigate import jws, log, paths, protocol, tokencache
 from aigate.approval import ServerClient
 from aigate.errors import AigateError, ConfigError, ServerUnreachable
 
@@ -78,7 +78,10 @@ def fetch_token(
                      repository=normalized)
     except UnknownKey:
         jwks = client.jwks()
-        tokencache.store_jwks(token_dir, jwks)
+        try:
+            tokencache.store_jwks(token_dir, jwks)
+        except (OSError, ConfigError) as err:  # only a cache: fetched again next time
+            log.warn(f"{getattr(err, 'message', err)}; the server's key set is used without caching it")
         try:
             verify_token(issued.token, jwks=jwks, issuer=issuer, tool=tool, now=now, sub=expected_sub,
                          repository=normalized)

@@ -121,9 +121,10 @@ def test_a_revocation_stops_a_running_session_at_its_next_key_callback(people, s
     filed = json.loads(client.run("request", "claude", "--reason", "long", "--json", env=client.env(**ann)).stdout)
     client.run("admin", "approve", filed["id"], env=client.env(**bob))
     client.run("keys", "set", "anthropic", "--stdin", env=client.env(**ann), input=KEY)
+    # the callback right after the revocation, while the cached approval token is still valid (token_ttl 4 s)
     go = client.tmp / "go"
     session = subprocess.Popen(client.argv("run", "claude"), cwd=client.tmp, stdout=subprocess.DEVNULL,
-                               env=client.env(**ann, FAKE_TOOL_MODE="helper-twice:4.5", FAKE_TOOL_GO=str(go)))
+                               env=client.env(**ann, FAKE_TOOL_MODE="helper-twice:0", FAKE_TOOL_GO=str(go)))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (client.record.exists() and client.recorded().get("helper")):
         time.sleep(0.1)

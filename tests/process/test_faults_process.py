@@ -173,3 +173,25 @@ def test_a_keyring_that_never_answers_is_78_within_the_bound_and_the_tool_never_
     assert not client.record.exists()
     assert keys.returncode == 78 and "did not answer" in keys.stderr
     assert elapsed < 30
+
+
+SAVE_SETTINGS = """
+import sys
+from pathlib import Path
+from aigate import config
+sys.stdin.read()
+for i in range(25):
+    config.save_user_setting(f"{sys.argv[2]}_{i}", "v", Path(sys.argv[1]))
+"""
+
+
+def test_user_config_writers_started_at_the_same_instant_lose_no_setting(tmp_path):
+    """config.toml (written by login) is a read-modify-write too: locked, and replaced atomically."""
+    user_file = tmp_path / "config" / "config.toml"
+    procs = [subprocess.Popen([sys.executable, "-c", SAVE_SETTINGS, str(user_file), f"p{n}"], stdin=subprocess.PIPE)
+             for n in range(4)]
+    time.sleep(1.0)
+    for proc in procs:
+        proc.stdin.close()
+    assert all(proc.wait(timeout=60) == 0 for proc in procs)
+    assert len(user_file.read_text().splitlines()) == 4 * 25

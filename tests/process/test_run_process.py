@@ -198,3 +198,62 @@ def test_warnings_are_said_once_per_run_and_never_by_the_key_helper(client):
     assert done.stderr.count("unknown setting") == 1
     assert "plain-file" not in done.stderr  # a plain-file keyring is said when a secret is stored there
     assert client.recorded()["helper"]["stderr"] == ""
+
+
+def test_a_recorded_secret_service_without_a_session_bus_is_78_before_the_tool_starts(client):
+    from aigate import paths
+
+    paths.keyring_backend_file().write_text("keyring.backends.SecretService.Keyring")
+    env = {k: v for k, v in client.env().items() if k not in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")}
+    for bus in (None, "unix:path=/nonexistent/aigate-test/bus"):  # none at all, or one from an ended session
+        with_bus = env if bus is None else {**env, "DBUS_SESSION_BUS_ADDRESS": bus}
+        done = client.run("run", "codex", "exec", "x", env=with_bus)
+        assert done.returncode == 78, done.stderr
+        assert "Secret Service" in done.stderr and "dbus-run-session" in done.stderr
+        assert not os.path.exists(client.record)  # the tool never started
+
+
+def test_an_odd_token_cache_layout_is_never_an_internal_error(client):
+    import shutil
+
+    from aigate import paths
+
+    tokens = paths.token_dir()
+    shutil.rmtree(tokens)
+    tokens.write_text("a file where the token folder belongs")
+    done = client.run("run", "claude")  # no usable cache, server unreachable: 69, not "internal error"
+    assert done.returncode == 69 and "internal error" not in done.stderr, done.stderr
+    tokens.unlink()
+    tokens.mkdir()
+    for name in ("jwks.json", "claude-0000000000000000.json"):
+        (tokens / name).mkdir()
+    done = client.run("run", "claude")
+    assert done.returncode == 69 and "internal error" not in done.stderr, done.stderr
+
+
+def test_a_spool_that_is_a_file_warns_and_the_tool_still_runs(client):
+    from aigate import paths
+
+    paths.spool_dir().parent.mkdir(parents=True, exist_ok=True)
+    paths.spool_dir().write_text("not a folder")
+    done = client.run("run", "claude", env=client.env(FAKE_TOOL_MODE="exit:3"))
+    assert done.returncode == 3 and "not recorded" in done.stderr and "internal error" not in done.stderr
+
+
+def test_gits_own_environment_does_not_move_the_repository_check(client, tmp_path):
+    import subprocess
+
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    subprocess.run(["git", "-C", str(client.tmp), "init", "-q"], check=True)
+    subprocess.run(["git", "-C", str(client.tmp), "remote", "add", "origin", "https://github.com/corp/denied"],
+                   check=True)
+    # the token cached by the client fixture is for no repository: one for corp/denied must be asked for
+    done = client.run("run", "--dry-run", "codex", "exec", "x", env=client.env(GIT_DIR=str(other / ".git")))
+    assert done.returncode == 69 and SERVER in done.stderr, done.stderr
+
+
+def test_dry_run_names_the_key_socket_a_real_run_sets(client):
+    done = client.run("run", "--dry-run", "claude")
+    would_set = next(line for line in done.stdout.splitlines() if line.startswith("would set:"))
+    assert "AIGATE_KEY_SOCKET" in would_set

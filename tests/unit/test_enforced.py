@@ -45,7 +45,7 @@ def test_codex_gets_the_gateway_as_its_provider(deps):
 
 
 def test_key_helper_prints_the_approval_token(deps):
-    token = cache(deps)
+    token = cache(deps)  # deps.fetch refuses: the gateway, not the callback, checks the grant live
     assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == token
 
 

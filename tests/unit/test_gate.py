@@ -2,7 +2,7 @@
 
 import pytest
 
-from aigate import config, enrollment, gate, keyserve, keystore
+from aigate import config, enrollment, gate, keyserve, keystore, tokencache
 from aigate.errors import ConfigError, NotApproved, ServerUnreachable, ToolNotExecutable, ToolNotFound, UsageError
 from harness import device
 from tests.unit.conftest import Clock, claims_for
@@ -47,6 +47,16 @@ def deps(tmp_path):
 
 def _refuse(*args):
     raise NotApproved("not approved: no grant", hint='aigate request claude --reason "..."')
+
+
+def _down(*args):
+    raise ServerUnreachable(f"cannot reach the aigate server {SERVER}")
+
+
+def cache_offline(deps, tool="claude", **extra):
+    """A valid cached token and a server that cannot be reached: the key callback falls back to the cache."""
+    deps.fetch = _down
+    return cache(deps, tool, **extra)
 
 
 def cache(deps, tool="claude", **extra):
@@ -126,7 +136,7 @@ def test_dry_run_prints_names_and_starts_nothing(deps):
 
 
 def test_key_helper_returns_the_key_for_the_tokens_scope(deps):
-    cache(deps)
+    cache_offline(deps)
     assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
 
 
@@ -139,7 +149,7 @@ def test_key_helper_refuses_once_the_approval_is_gone(deps):
 
 @pytest.mark.skipif(not keyserve.SUPPORTED, reason="Linux only")
 def test_key_helper_takes_the_key_from_its_session_when_there_is_one(deps):
-    cache(deps)
+    cache_offline(deps)
     served = keystore.MemoryKeyStore({keystore.key_entry("anthropic"): "sk-from-the-session-0123"})
     server = keyserve.KeyServer("anthropic", lambda: served, keystore.key_entry("anthropic"))
     server.start()
@@ -152,7 +162,7 @@ def test_key_helper_takes_the_key_from_its_session_when_there_is_one(deps):
 
 @pytest.mark.skipif(not keyserve.SUPPORTED, reason="Linux only")
 def test_key_helper_fails_with_the_fix_when_its_session_has_no_key_for_the_scope(deps):
-    cache(deps)
+    cache_offline(deps)
     server = keyserve.KeyServer("anthropic", keystore.MemoryKeyStore, keystore.key_entry("anthropic"))
     server.start()
     deps.env[keyserve.ENV_SOCKET] = server.address
@@ -166,7 +176,7 @@ def test_key_helper_fails_with_the_fix_when_its_session_has_no_key_for_the_scope
 
 @pytest.mark.skipif(not keyserve.SUPPORTED, reason="Linux only")
 def test_key_helper_reads_the_keyring_when_its_session_serves_another_scope(deps):
-    cache(deps)
+    cache_offline(deps)
     other = keystore.MemoryKeyStore({keystore.key_entry("openai"): "sk-openai-0123456789"})
     server = keyserve.KeyServer("openai", lambda: other, keystore.key_entry("openai"))
     server.start()
@@ -178,7 +188,7 @@ def test_key_helper_reads_the_keyring_when_its_session_serves_another_scope(deps
 
 
 def test_key_helper_reads_the_keyring_when_its_session_is_gone(deps):
-    cache(deps)
+    cache_offline(deps)
     deps.env[keyserve.ENV_SOCKET] = "@aigate-no-such-session"
     assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
 
@@ -251,3 +261,112 @@ def test_a_run_against_another_server_than_the_enrolled_one_says_so_and_which_se
                                     "https://other.test (chosen by AIGATE_SERVER)")
     assert caught.value.hint.splitlines() == [f"unset AIGATE_SERVER to use {SERVER}",
                                               "or enroll with https://other.test: aigate login --server https://other.test"]
+
+
+# --- the key callback checks with the server live ------------------------------------------------
+
+
+def test_key_helper_asks_the_server_even_with_a_valid_cached_token_and_drops_it_when_refused(deps):
+    cache(deps)  # valid for 600 s more; the server (deps.fetch) now refuses: revoked
+    with pytest.raises(NotApproved):
+        gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)
+    assert tokencache.read_valid(deps.token_dir, SERVER, "claude", "github.com/corp/app", now=deps.clock(),
+                                 issuer=SERVER, sub="ann@corp.example") is None
+
+
+def test_key_helper_uses_a_fresh_token_from_the_server(deps):
+    fresh = tokencache.CachedToken(device.sign(claims_for("claude", now=deps.clock())),
+                                   claims_for("claude", now=deps.clock()))
+    asked = []
+    deps.fetch = lambda *a: asked.append(a) or fresh
+    assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
+    assert [a[:3] for a in asked] == [(SERVER, "claude", "github.com/corp/app")]
+
+
+def test_key_helper_falls_back_to_the_cached_token_only_while_the_server_is_unreachable(deps):
+    cache_offline(deps)
+    assert gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps) == KEY
+    deps.clock.now += 600  # the cached token has expired: nothing left to trust
+    with pytest.raises(ServerUnreachable):
+        gate.key_helper("claude", SERVER, "github.com/corp/app", deps=deps)
+
+
+# --- order of checks, and what --dry-run names ----------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["-c", 'model_provider="openai"', "exec", "x"],
+                                  ["--config=model_providers.mine={}", "exec", "x"]])
+def test_codexs_own_provider_is_refused_before_the_approval_check(deps, args):
+    with pytest.raises(UsageError):  # no token cached: the approval check would say 77
+        gate.run_tool("codex", args, deps=deps)
+
+
+def test_a_claude_settings_credential_is_refused_before_the_approval_check(deps):
+    settings = '{"env":{"ANTHROPIC_API_KEY":"sk-other-secret-0123"}}'
+    with pytest.raises(UsageError) as caught:
+        gate.run_tool("claude", ["--settings", settings], dry_run=True, deps=deps)
+    assert "ANTHROPIC_API_KEY" in caught.value.message and "sk-other-secret-0123" not in repr(caught.value.__dict__)
+
+
+def test_dry_run_names_the_key_socket_a_real_run_sets(deps):
+    cache(deps)
+    printed = []
+    deps.out, deps.serve_keys = printed.append, True
+    gate.run_tool("claude", [], dry_run=True, deps=deps)
+    would_set = next(line for line in printed[0].splitlines() if line.startswith("would set:"))
+    assert keyserve.ENV_SOCKET in would_set
+
+
+# --- every directory the tool is told to work in is checked against the policy ----------------------
+
+
+DENIED = "github.com/corp/denied"
+
+
+@pytest.fixture
+def folders(deps, tmp_path):
+    """Two folders, one in an allowed repository and one in a denied one; the server refuses the denied one."""
+    allowed, denied = tmp_path / "allowed", tmp_path / "denied"
+    allowed.mkdir()
+    denied.mkdir()
+    where = {str(allowed): "github.com/corp/app", str(denied): DENIED}
+    deps.detect_repository = lambda folder=None: where.get(str(folder)) if folder else None
+    approved = {}
+
+    def fetch(server, tool, repository, issuer, ca_bundle):
+        if repository == DENIED:
+            raise NotApproved("refused by policy: repository denied")
+        approved[repository] = tokencache.CachedToken(device.sign(claims_for(tool, now=deps.clock())),
+                                                      claims_for(tool, now=deps.clock()))
+        return approved[repository]
+
+    deps.fetch = fetch
+    return allowed, denied
+
+
+@pytest.mark.parametrize("tool,args", [
+    ("codex", ["-C", "{denied}", "exec", "x"]),
+    ("codex", ["--cd={denied}", "exec", "x"]),
+    ("codex", ["-C{denied}", "exec", "x"]),
+    ("codex", ["exec", "--cd", "{denied}", "x"]),
+    ("codex", ["--add-dir", "{denied}", "exec", "x"]),
+    ("codex", ["-C", "{denied}", "-C", "{allowed}", "exec", "x"]),
+    ("claude", ["--add-dir", "{denied}", "-p", "x"]),
+    ("claude", ["--add-dir", "{allowed}", "{denied}", "-p", "x"]),
+    ("claude", ["--add-dir={denied}", "-p", "x"]),
+])
+def test_a_denied_repository_named_by_the_tools_own_options_is_77_and_nothing_starts(deps, folders, tool, args):
+    allowed, denied = folders
+    keystore.record_scope("openai", True, deps.key_index)
+    args = [a.format(allowed=allowed, denied=denied) for a in args]
+    with pytest.raises(NotApproved):
+        gate.run_tool(tool, args, deps=deps)
+    assert deps.run_child.calls == []
+
+
+def test_the_tools_working_directory_option_chooses_the_repository_the_token_is_for(deps, folders):
+    allowed, _ = folders
+    keystore.record_scope("openai", True, deps.key_index)
+    assert gate.run_tool("codex", ["-C", str(allowed), "exec", "x"], deps=deps) == 0
+    argv, _ = deps.run_child.calls[0]
+    assert "github.com/corp/app" in " ".join(argv)  # the key callback re-checks that repository

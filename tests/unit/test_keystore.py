@@ -1,5 +1,7 @@
 """Keyring backend choice: recorded once, env wins, insecure or missing backends explicit."""
 
+import sys
+
 import pytest
 
 from aigate import keystore
@@ -177,3 +179,29 @@ def test_deleting_a_key_removes_it_from_the_keyring_and_the_index(tmp_path):
 def test_a_scope_name_outside_the_pattern_is_a_usage_error():
     with pytest.raises(UsageError):
         keystore.require_scope("../etc")
+
+
+SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Secret Service is on D-Bus (Linux)")
+@pytest.mark.parametrize("bus", [None, "", "unix:path=/nonexistent/aigate-test/bus",
+                                 "unix:path=/nonexistent/a/bus,guid=0123;unix:path=/nonexistent/b/bus"])
+def test_the_warm_check_refuses_a_recorded_secret_service_without_a_session_bus_that_exists(tmp_path, bus):
+    (tmp_path / "keyring-backend").write_text(SECRET_SERVICE)
+    env = {} if bus is None else {"DBUS_SESSION_BUS_ADDRESS": bus}
+    with pytest.raises(ConfigError) as caught:
+        keystore.check_recorded_backend(env=env, state=tmp_path)
+    assert "Secret Service" in caught.value.message and "dbus-run-session" in caught.value.hint
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Secret Service is on D-Bus (Linux)")
+@pytest.mark.parametrize("bus", ["unix:path={sock}", "unix:path={sock},guid=0123", "unix:abstract=/tmp/dbus-x"])
+def test_the_warm_check_accepts_a_recorded_secret_service_whose_bus_exists(tmp_path, bus):
+    import socket
+
+    sock = tmp_path / "bus"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(sock))
+        (tmp_path / "keyring-backend").write_text(SECRET_SERVICE)
+        keystore.check_recorded_backend(env={"DBUS_SESSION_BUS_ADDRESS": bus.format(sock=sock)}, state=tmp_path)

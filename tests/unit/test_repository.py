@@ -183,3 +183,17 @@ def test_http_forms_name_the_host_and_path_git_requests(remote, tmp_path):
     path = unquote(requested.path).removesuffix("/info/refs")
     expected = f"{requested.hostname.rstrip('.')}/{re.sub('/+', '/', path).strip('/').removesuffix('.git')}"
     assert normalize_repository(remote) == expected.lower()
+
+
+@pytest.mark.parametrize("variables", [
+    lambda other: {"GIT_DIR": str(other / ".git")},
+    lambda other: {"GIT_DIR": str(other / ".git"), "GIT_WORK_TREE": str(other)},
+    lambda other: {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "url.https://github.com/corp/harmless.insteadOf",
+                   "GIT_CONFIG_VALUE_0": "https://github.com/corp/secret-weights"},
+])
+def test_gits_own_environment_never_redirects_the_repository_check(tmp_path, monkeypatch, variables):
+    denied = git_repo(tmp_path / "denied", "https://github.com/corp/secret-weights")
+    other = git_repo(tmp_path / "other", "https://github.com/corp/harmless")
+    for name, value in variables(other).items():
+        monkeypatch.setenv(name, value)
+    assert repository.detect_repository(denied) == "github.com/corp/secret-weights"

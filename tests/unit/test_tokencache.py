@@ -159,3 +159,25 @@ def test_an_edited_clock_offset_beyond_the_bound_is_not_used(tmp_path):
     path = tokencache.cache_file(tmp_path, SERVER, "claude", None)
     path.write_text(json.dumps({**json.loads(path.read_text()), "clock_offset": -10 * 365 * 86400}))
     assert read(tmp_path, now=1700) is None
+
+
+
+def test_a_cache_file_that_is_a_folder_is_no_token_and_storing_warns_instead_of_failing(tmp_path, capsys):
+    claims = claims_for("claude", now=1_000)
+    tokencache.cache_file(tmp_path, "s", "claude", None).mkdir(parents=True)
+    assert read(tmp_path, "s", now=1_001) is None
+    stored = tokencache.store(tmp_path, "s", "claude", None, sign(claims))
+    assert stored.claims["tool"] == "claude" and "without caching it" in capsys.readouterr().err
+    tokencache.drop(tmp_path, "s", "claude", None)
+    tokencache.drop_all(tmp_path)
+
+
+def test_a_tokens_folder_that_is_a_file_is_no_token_and_storing_warns_instead_of_failing(tmp_path, capsys):
+    token_dir = tmp_path / "tokens"
+    token_dir.write_text("not a folder")
+    claims = claims_for("claude", now=1_000)
+    assert read(token_dir, "s", now=1_001) is None
+    stored = tokencache.store(token_dir, "s", "claude", None, sign(claims))
+    assert stored.claims["tool"] == "claude" and "without caching it" in capsys.readouterr().err
+    tokencache.drop(token_dir, "s", "claude", None)
+    tokencache.drop_all(token_dir)
