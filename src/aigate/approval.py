@@ -48,7 +48,9 @@ def make_http_client(server: str, *, ca_bundle: str | None = None) -> httpx.Clie
         try:
             context.load_verify_locations(cafile=ca_bundle)
         except OSError as err:
-            raise ConfigError(f"cannot read ca_bundle {ca_bundle}: {err.strerror}") from err
+            raise ConfigError(f"cannot read ca_bundle {ca_bundle}: {err.strerror or err}",
+                              hint="point ca_bundle at a readable PEM file of CA certificates, or remove the "
+                                   "setting (`aigate status` says which file sets it)") from err
     proxy = proxies.proxy_for(server)
     log.debug(f"{server}: through the proxy {proxies.shown(proxy)}" if proxy else f"{server}: direct, no proxy")
     return httpx.Client(
