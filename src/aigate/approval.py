@@ -9,7 +9,7 @@ variable; every call has an explicit timeout. Tests pass an ``httpx.Client`` bui
 Errors map to :mod:`aigate.errors` by the problem ``code`` (never by title or detail): transport
 failures and 5xx are ServerUnreachable (69) naming the server; unauthenticated is ConfigError (78,
 log in again); not-approved, denied-by-policy, repository-denied, user-disabled and forbidden are
-NotApproved (77); conflict is 1; invalid input and unknown tools are usage errors (2).
+NotApproved (77); so is a refused enrollment code; conflict is 1; invalid input and unknown tools are usage errors (2).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from aigate.errors import (
     ConfigError,
     ConflictError,
     DeviceFlowAnswer,
+    ExitCode,
     NotApproved,
     ServerUnreachable,
     SsoNotConfigured,
@@ -325,7 +326,8 @@ def problem_error(status: int, data: Any, *, server: str, tool: str | None = Non
     if code == ProblemCode.CONFLICT or status == 409:
         return ConflictError(detail)
     if code == ProblemCode.ENROLLMENT_CODE_INVALID:
-        return AigateError(f"enrollment failed: {detail}", hint="ask your aigate admin for a new enrollment code")
+        return AigateError(f"enrollment failed: {detail}", hint="ask your aigate admin for a new enrollment code",
+                           exit_code=ExitCode.NOPERM)  # a refused credential: 77, as for the other refusals
     if code in (ProblemCode.UNKNOWN_TOOL, ProblemCode.INVALID_REQUEST, ProblemCode.PAYLOAD_TOO_LARGE):
         return UsageError(detail)
     if code == ProblemCode.NOT_FOUND or status == 404:

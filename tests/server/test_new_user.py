@@ -77,3 +77,10 @@ def test_users_devices_lists_and_revoke_device_revokes_one(home, cli, tmp_path):
     assert code == 1 and "users devices EMAIL" in err
     code, _, err = cli("users", "devices", "bob@corp.example", *home)
     assert code == 1 and "no user 'bob@corp.example'" in err
+
+
+def test_a_corrupt_database_is_said_corrupt_not_uninitialised(tmp_path, cli):
+    (tmp_path / "bad.db").write_bytes(b"this is not SQLite" * 100)
+    code, _, err = cli("users", "list", "--data-dir", str(tmp_path / "x"), "--db", f"sqlite:///{tmp_path / 'bad.db'}")
+    assert code == 78 and "bad.db is corrupt: " in err and "file is not a database" in err
+    assert "restore it from your backup" in err and "run `aigate-server init`" not in err
