@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from aigate.server.policy import PolicyError, parse_policy
@@ -67,6 +69,8 @@ def test_users_devices_lists_and_revoke_device_revokes_one(home, cli, tmp_path):
     device_id, credential, _ = write_now(engine, identity.enroll_job(out.strip().splitlines()[-1], "lap", "linux"))
     code, out, _ = cli("users", "devices", "ann@corp.example", *home)
     assert code == 0 and out.startswith(f"{device_id}\tactive\tenrolled ") and out.rstrip().endswith("lap\tlinux")
+    code, out, _ = cli("users", "devices", "ann@corp.example", "--json", *home)
+    assert code == 0 and [(d["id"], d["revoked_at"]) for d in json.loads(out)] == [(device_id, None)]
     code, out, _ = cli("users", "revoke-device", device_id, *home)
     assert code == 0
     assert out.strip() == f"device {device_id} of ann@corp.example revoked: its credential no longer works"

@@ -115,7 +115,9 @@ def users_list(data_dir: DataDirOpt = None, db: DbOpt = None,
 
 
 @users_app.command("devices")
-def users_devices(email: str, data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+def users_devices(email: str, data_dir: DataDirOpt = None, db: DbOpt = None,
+                  as_json: Annotated[bool, typer.Option(
+                      "--json", help="Print the devices as one JSON array on stdout.")] = False) -> None:
     """List a user's devices: id, state, enrolled, name and platform (revoke one with `users revoke-device ID`)."""
     from aigate.constants import rfc3339
     from aigate.server.device_admin import list_devices
@@ -125,6 +127,9 @@ def users_devices(email: str, data_dir: DataDirOpt = None, db: DbOpt = None) -> 
         rows = list_devices(conn, _email(email))
     if rows is None:
         raise AigateError(f"no user {_shown(email)}", "list them with `aigate-server users list`")
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
     if not rows:
         say(f"{email.strip().lower()} has no device (give them an enrollment code: `aigate-server users add EMAIL`)")
     for row in rows:

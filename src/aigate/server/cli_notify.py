@@ -14,7 +14,7 @@ from aigate.server.policy import PolicyError, load_policy
 from aigate.server.preflight import open_engine
 from aigate.server.settings import Settings
 
-notify_app = typer.Typer(help="Notifications to \\[\\[notify]] receivers.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notifications to [[notify]] receivers.", no_args_is_help=True)
 
 
 def _names(settings: Settings) -> dict[str, tuple[str, str]]:
