@@ -47,13 +47,6 @@ def test_policy_check_prints_the_token_ttl_warning(tmp_path, cli):
     assert code == 0 and f"{path}: warning: line 1: token_ttl 2h is above 1h" in err
 
 
-@pytest.fixture
-def home(tmp_path, cli):
-    folder = tmp_path / "srv"
-    assert cli("init", "--data-dir", str(folder))[0] == 0
-    return ["--data-dir", str(folder)]
-
-
 def test_users_add_with_a_5000_character_address_echoes_a_bounded_part(home, cli):
     code, _, err = cli("users", "add", "a" * 5000 + "@corp.example", *home)
     assert code == 2 and "(5013 characters)" in err and len(err) < 600
