@@ -73,7 +73,7 @@ def test_users_devices_lists_and_revoke_device_revokes_one(home, cli, tmp_path):
     code, _, err = cli("users", "revoke-device", "nosuchdevice", *home)
     assert code == 1 and "users devices EMAIL" in err
     code, _, err = cli("users", "devices", "bob@corp.example", *home)
-    assert code == 1 and "no user 'bob@corp.example'" in err
+    assert code == 1 and "no user bob@corp.example" in err
 
 
 def test_a_corrupt_database_is_said_corrupt_not_uninitialised(tmp_path, cli):

@@ -81,7 +81,7 @@ def _set_disabled(email: str, disabled: bool, data_dir: Path | None, db: str | N
     try:
         user = write_now(engine, identity.set_disabled_job(_email(email), disabled, cli_actor()))
     except LookupError:
-        raise AigateError(f"no user {_shown(email)}", "list them with `aigate-server users list`") from None
+        raise AigateError(f"no user {email.strip().lower()}", "list them with `aigate-server users list`") from None
     typer.echo(f"user {user.email} {'disabled: all of its devices stop working' if disabled else 'enabled'}")
 
 
@@ -126,7 +126,7 @@ def users_devices(email: str, data_dir: DataDirOpt = None, db: DbOpt = None,
     with engine.connect() as conn:
         rows = list_devices(conn, _email(email))
     if rows is None:
-        raise AigateError(f"no user {_shown(email)}", "list them with `aigate-server users list`")
+        raise AigateError(f"no user {email.strip().lower()}", "list them with `aigate-server users list`")
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
