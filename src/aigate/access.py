@@ -7,10 +7,36 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import httpx
+
 from aigate import protocol
 from aigate.approval import ServerClient
 from aigate.constants import MAX_DURATION_SECONDS, RequestState, format_duration, parse_duration
 from aigate.errors import ServerUnreachable, UsageError
+
+# httpx errors raised before the request left this computer: nothing was filed
+UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError, httpx.UnsupportedProtocol)
+
+
+def file_request(client: ServerClient, tool: str, reason: str, seconds: int | None) -> protocol.AccessRequest:
+    """``client.create_request``; when the server stopped answering after the request was sent (a read
+    timeout, a dropped connection, a 5xx), the ServerUnreachable (69) says it may have been filed and
+    how to see it: filing again blindly would be refused as a second pending request."""
+    try:
+        return client.create_request(tool, reason, seconds)
+    except ServerUnreachable as err:
+        if isinstance(err.__cause__, UNSENT):
+            raise
+        raise ServerUnreachable(
+            f"{err.message}; the request may have been filed before its answer was lost",
+            hint="`aigate requests` shows whether it was, and `aigate requests wait ID` waits on it",
+        ) from err
+
+
+def pending_request(client: ServerClient, tool: str) -> protocol.AccessRequest | None:
+    """The caller's pending access request for ``tool`` (the server keeps at most one), or None."""
+    items = client.list_requests(state=RequestState.PENDING.value)
+    return next((item for item in items if item.tool == tool), None)
 
 
 def requested_seconds(text: str | None) -> int | None:

@@ -59,6 +59,38 @@ def remember(server: str, answer: protocol.Enrollment, *, store: keystore.KeySto
     return record
 
 
+def previous_device(server: str, *, store: keystore.KeyStore) -> tuple[str, str] | None:
+    """This computer's current ``(credential, device id)`` for ``server`` before a new login, or None."""
+    credential = store.get(keystore.device_entry(server))
+    if not credential:
+        return None
+    try:
+        record = enrollment.load(server)
+    except ConfigError:
+        record = None
+    return credential, record.device_id if record else "ID"
+
+
+def retire_previous(server: str, previous: tuple[str, str] | None, new_device_id: str, *,
+                    anonymous: ClientFactory) -> str | None:
+    """After a new login, best-effort: the server forgets ``previous`` (from :func:`previous_device`),
+    so a re-enrolled laptop leaves no second credential working. What to tell the user, or None when
+    there was nothing to retire (none, the same device, or one the server no longer accepts)."""
+    if previous is None or previous[1] == new_device_id:
+        return None
+    credential, device_id = previous
+    client = anonymous(server)
+    client.credential = credential
+    try:
+        client.logout()
+    except ConfigError:
+        return None  # the server no longer accepts it: already logged out or revoked
+    except AigateError as err:
+        return (f"the previous device {device_id} of this computer could not be revoked ({err.message}); "
+                f"an admin can: `aigate-server users revoke-device {device_id}`")
+    return f"The previous device {device_id} of this computer was revoked on the server."
+
+
 def logged_in(server: str, *, store: keystore.KeyStore) -> bool:
     """Whether this device has an enrollment record or a credential for ``server`` (either is enough
     for ``logout`` to have something to forget)."""
@@ -75,7 +107,10 @@ def logout(server: str, *, store: keystore.KeyStore, device: ClientFactory) -> s
         try:
             device(server).logout()
         except AigateError as err:
-            warning = f"the server was not told ({err.message}); an admin can disable this device"
+            record = enrollment.load(server)
+            warning = (f"the server was not told ({err.message}): this device's credential still works there "
+                       "until an admin revokes it with `aigate-server users revoke-device "
+                       f"{record.device_id if record else 'ID'}` (`aigate-server users devices EMAIL` lists them)")
     store.delete(keystore.device_entry(server))
     enrollment.forget(server)
     tokencache.drop_all(paths.token_dir())

@@ -9,7 +9,7 @@ variable; every call has an explicit timeout. Tests pass an ``httpx.Client`` bui
 Errors map to :mod:`aigate.errors` by the problem ``code`` (never by title or detail): transport
 failures and 5xx are ServerUnreachable (69) naming the server; unauthenticated is ConfigError (78,
 log in again); not-approved, denied-by-policy, repository-denied, user-disabled and forbidden are
-NotApproved (77); conflict is 1; invalid input and unknown tools are usage errors (2).
+NotApproved (77); so is a refused enrollment code; conflict is 1; invalid input and unknown tools are usage errors (2).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from aigate.errors import (
     ConfigError,
     ConflictError,
     DeviceFlowAnswer,
+    ExitCode,
     NotApproved,
     ServerUnreachable,
     SsoNotConfigured,
@@ -48,7 +49,9 @@ def make_http_client(server: str, *, ca_bundle: str | None = None) -> httpx.Clie
         try:
             context.load_verify_locations(cafile=ca_bundle)
         except OSError as err:
-            raise ConfigError(f"cannot read ca_bundle {ca_bundle}: {err.strerror}") from err
+            raise ConfigError(f"cannot read ca_bundle {ca_bundle}: {err.strerror or err}",
+                              hint="point ca_bundle at a readable PEM file of CA certificates, or remove the "
+                                   "setting (`aigate status` says which file sets it)") from err
     proxy = proxies.proxy_for(server)
     log.debug(f"{server}: through the proxy {proxies.shown(proxy)}" if proxy else f"{server}: direct, no proxy")
     return httpx.Client(
@@ -326,7 +329,8 @@ def problem_error(status: int, data: Any, *, server: str, tool: str | None = Non
         return ServerUnreachable(f"the aigate server {server} refused for now: {detail}",
                                  hint="wait and try again; tell your aigate admin if it persists")
     if code == ProblemCode.ENROLLMENT_CODE_INVALID:
-        return AigateError(f"enrollment failed: {detail}", hint="ask your aigate admin for a new enrollment code")
+        return AigateError(f"enrollment failed: {detail}", hint="ask your aigate admin for a new enrollment code",
+                           exit_code=ExitCode.NOPERM)  # a refused credential: 77, as for the other refusals
     if code in (ProblemCode.UNKNOWN_TOOL, ProblemCode.INVALID_REQUEST, ProblemCode.PAYLOAD_TOO_LARGE):
         return UsageError(detail)
     if code == ProblemCode.NOT_FOUND or status == 404:

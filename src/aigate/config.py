@@ -25,7 +25,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from aigate import paths
-from aigate.errors import ConfigError
+from aigate.errors import ConfigError, UsageError
 
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
@@ -55,13 +55,19 @@ class Config:
         self.tool_sources: dict[str, str] = {}  # tool name -> where its enforced path was set
 
     def require_server(self) -> str:
-        """The server URL, or ConfigError (78) with the login command as the fix."""
+        """The server URL, or ConfigError (78) with the login command as the fix; one that is not an
+        http(s) URL is a UsageError (2) when it came from ``--server``, else a ConfigError naming its source."""
         if not self.server.value:
             raise ConfigError(
                 "no aigate server is configured: this device is not logged in",
                 hint="aigate login --server https://aigate.example.com",
             )
-        return str(self.server.value)
+        server = str(self.server.value)
+        if not server.startswith(("https://", "http://")):
+            kind = UsageError if self.server.source == "--server" else ConfigError
+            raise kind(f"the aigate server {server[:200]!r} (from {self.server.source}) is not an http(s) URL",
+                       hint="give the server's URL, e.g. --server https://aigate.example.com")
+        return server
 
 
 def load_config(
@@ -144,7 +150,7 @@ def _read_enforced(path: Path) -> dict[str, Any]:
     except OSError as err:
         raise ConfigError(f"cannot read the enforced settings file {path}: {err.strerror}") from err
     check_enforced_file(path, info)
-    values = _read_toml(path)
+    values = _read_toml(path, fix=f"ask IT to fix {path}")
     _warn_unknown(values, path)
     return values
 
@@ -179,13 +185,18 @@ def _warn_unknown(values: dict[str, Any], path: Path | str) -> None:
         log.warn(f"{path}: unknown setting(s) ignored: {', '.join(unknown)} (known: server, ca_bundle, tools)")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, fix: str | None = None) -> dict[str, Any]:
     """The file's settings. Flat ``key = "string"`` files (what aigate writes) are read by hand,
-    anything else by tomllib, which costs ~20 ms to import on the warm path."""
+    anything else by tomllib, which costs ~20 ms to import on the warm path. ConfigError (78) with
+    ``fix`` (default: for the user's own file, mend it or start afresh) when unreadable or not TOML."""
+    fix = fix or (f"fix it, or remove it and log in again (rm {path}; aigate login --server URL writes "
+                  "it again)")
     try:
         text = path.read_text("utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read settings file {path}: {err.strerror}") from err
+        raise ConfigError(f"cannot read settings file {path}: {err.strerror}", hint=fix) from err
+    except UnicodeDecodeError:
+        raise ConfigError(f"settings file {path} is not UTF-8 text", hint=fix) from None
     flat = _read_flat(text)
     if flat is not None:
         return flat
@@ -194,7 +205,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"settings file {path} is not valid TOML: {err}") from err
+        raise ConfigError(f"settings file {path} is not valid TOML: {err}", hint=fix) from err
 
 
 def _read_flat(text: str) -> dict[str, Any] | None:

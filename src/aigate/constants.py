@@ -257,14 +257,14 @@ def rfc3339(epoch: float) -> str:
 
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 # Patterns are compiled on first use (re caches them), not at import: the warm path imports this module.
-_DURATION_RE = r"(\d+)([dhms])"
+_DURATION_RE = r"([0-9]+)([dhms])"  # ASCII digits only: \d also takes fullwidth digits (U+FF10..U+FF19)
 
 
 def parse_duration(text: str) -> int:
     """Seconds in a duration written ``30s``, ``10m``, ``8h``, ``7d`` or combined (``1h30m``).
 
-    Units may not repeat and must go from largest to smallest. Raises ValueError with a message that
-    shows the accepted forms for anything else, zero included.
+    Units may not repeat and must go from largest to smallest; digits are ASCII (a fullwidth digit is
+    refused). Raises ValueError with a message that shows the accepted forms for anything else, zero included.
     """
     cleaned = text.strip().lower()
     parts = re.findall(_DURATION_RE, cleaned)

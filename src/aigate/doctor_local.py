@@ -54,17 +54,22 @@ def _hits(probe: Probe) -> dict[str, list[Path]]:
 
 
 def check_path(probe: Probe) -> Check:
-    """Fails when a real ``claude``/``codex`` comes before the shim on PATH (typing it skips the gate)."""
-    ahead = []
+    """Fails when a real ``claude``/``codex`` comes before the shim on PATH (typing it skips the gate);
+    a tool on PATH with no shim at all is said as such (the ``shims`` check fails for it)."""
+    ahead, unshimmed = [], []
     for binary, found in _hits(probe).items():
         shim_at = next((i for i, path in enumerate(found) if locate.is_shim(path)), None)
         if shim_at:
             ahead.append((binary, found[0], found[shim_at]))
+        elif shim_at is None and found:
+            unshimmed.append(f"{binary} is {found[0]}, ungated: no shim on PATH (see shims)")
     if ahead:
         detail = "; ".join(f"{binary} on PATH is {first} (ungated), ahead of the shim {shim}"
                            for binary, first, shim in ahead)
         folders = sorted({str(shim.parent) for _, _, shim in ahead})
         return Check("path", False, detail, f"put {', '.join(folders)} first on PATH, or remove the ungated copies")
+    if unshimmed:
+        return Check("path", True, "nothing ahead of a shim; " + "; ".join(unshimmed))
     return Check("path", True, "no ungated claude or codex ahead of the shims")
 
 

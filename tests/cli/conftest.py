@@ -30,10 +30,14 @@ class FakeServer:
         self.requests: dict[str, dict] = {}
         self.seen: list[tuple[str, str, dict | None]] = []
         self.codes = {"7KQ2-MX4P-9TRD": "ann@corp.example"}
+        self.devices = {"cred-1": "d1"}  # credential -> device id, once enrolled; logout removes it
+        self.enrolled = 0
         self.decide_on_poll: str | None = None  # a reviewer's decision, seen by the next GET of a request
         self.device_polls: list[str] | None = None  # SSO: the answers to the next polls ("ok" enrolls); None: no SSO
         self.me_tools: list[dict] = []  # the ToolAccess items /v1/me answers
         self.other_reviewers = 1  # approvers and admins besides the requester, told on a new request
+        self.one_pending = False  # refuse a second pending request for a tool (409), as the real server does
+        self.lose_create_answer = False  # file the request, then time out instead of answering
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
@@ -43,8 +47,12 @@ class FakeServer:
             return self.enroll(body)
         if path in (protocol.Paths.DEVICE_AUTHORIZATIONS, protocol.Paths.DEVICE_TOKEN):
             return self.device_flow(path)
-        if request.headers.get("authorization") != "Bearer cred-1":
+        credential = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if credential not in self.devices:
             return problem(401, "unauthenticated")
+        if path == protocol.Paths.CURRENT_DEVICE and method == "DELETE":
+            del self.devices[credential]
+            return httpx.Response(204)
         if path == protocol.Paths.ME:
             return httpx.Response(200, json={"user": user(), "device_id": "d1", "issuer": SERVER,
                                              "token_ttl_seconds": 600, "tools": self.me_tools})
@@ -68,7 +76,10 @@ class FakeServer:
     def enroll(self, body):
         if self.codes.pop(body["code"], None) is None:
             return problem(400, "enrollment-code-invalid")
-        return httpx.Response(201, json={"device_id": "d1", "device_credential": "cred-1", "user": user(),
+        self.enrolled += 1
+        device, credential = f"d{self.enrolled}", f"cred-{self.enrolled}"
+        self.devices[credential] = device
+        return httpx.Response(201, json={"device_id": device, "device_credential": credential, "user": user(),
                                          "issuer": SERVER})
 
     def device_flow(self, path):
@@ -86,6 +97,9 @@ class FakeServer:
                                          "issuer": SERVER})
 
     def create(self, body):
+        if self.one_pending and any(r["state"] == "pending" and r["tool"] == body["tool"]
+                                    for r in self.requests.values()):
+            return problem(409, "conflict", "you already have a pending request r1 for claude")
         rid = f"r{len(self.requests) + 1}"
         asked = body.get("duration_seconds") or 28800
         self.requests[rid] = {
@@ -93,6 +107,8 @@ class FakeServer:
             "state": "pending", "key_scope": "anthropic", "requested_seconds": min(asked, 28800),
             "duration_capped": asked > 28800, "max_duration_seconds": 28800, "automatic": False,
             "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if self.lose_create_answer:
+            raise httpx.ReadTimeout("timed out")
         return httpx.Response(201, json={**self.requests[rid], "other_reviewers": self.other_reviewers})
 
     def list(self, request):

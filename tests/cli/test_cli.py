@@ -21,7 +21,7 @@ def test_login_keeps_the_credential_in_the_keyring_only_and_remembers_the_server
 
 def test_a_bad_enrollment_code_fails_with_the_fix_and_no_traceback(cli):
     code, _, err = cli("login", "--server", SERVER, "--code", "AAAA-BBBB-CCCC")
-    assert code == 1 and "new enrollment code" in err and "Traceback" not in err
+    assert code == 77 and "new enrollment code" in err and "Traceback" not in err
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="an enforced file must be root-owned")
@@ -230,7 +230,7 @@ def test_a_decision_reason_with_terminal_escapes_from_the_server_is_printed_esca
 def test_a_server_detail_with_terminal_escapes_is_printed_escaped_in_the_error(cli, server):
     server.enroll = lambda body: problem(400, "enrollment-code-invalid", detail=EVIL)
     code, _, err = cli("login", "--server", SERVER, "--code", "AAAA-BBBB-CCCC")
-    assert code == 1 and "\x1b" not in err and "\u202e" not in err and "\\x1b[31m" in err
+    assert code == 77 and "\x1b" not in err and "\u202e" not in err and "\\x1b[31m" in err
 
 
 def test_login_with_the_null_keyring_is_refused_before_the_code_is_spent(server, capsys, monkeypatch):

@@ -206,3 +206,11 @@ def api(data_dir: Path, db_url: str) -> Iterator[Api]:
 def cli():
     """``cli("users", "add", ...)`` runs aigate-server in-process: (exit code, stdout, stderr)."""
     return run_cli
+
+
+@pytest.fixture
+def home(tmp_path, cli):
+    """A data dir after `aigate-server init` (SQLite); returns the options every command takes."""
+    folder = tmp_path / "srv"
+    assert cli("init", "--data-dir", str(folder))[0] == 0
+    return ["--data-dir", str(folder)]

@@ -11,14 +11,6 @@ import pytest
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 
 
-@pytest.fixture
-def home(tmp_path, cli):
-    """A data dir after `aigate-server init` (SQLite); returns the options every command takes."""
-    folder = tmp_path / "srv"
-    assert cli("init", "--data-dir", str(folder))[0] == 0
-    return ["--data-dir", str(folder)]
-
-
 def test_init_writes_a_signing_key_readable_only_by_its_owner(home, tmp_path):
     (key,) = (tmp_path / "srv" / "signing-keys").glob("*.pem")
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -86,3 +86,13 @@ def test_keys_held_by_the_gateway_are_not_asked_for():
                                          access("codex", "openai", constants.KEY_SOURCE_LAPTOP)]})()
     check = check_keys(probe)
     assert check.ok and check.detail == "stored: openai (codex); held by the gateway: claude"
+
+
+def test_path_without_shims_says_the_tool_on_path_is_ungated(tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "claude").write_text("#!/bin/sh\nexit 0\n")
+    (folder / "claude").chmod(0o755)
+    check = doctor_local.check_path(doctor.Probe(env={"PATH": str(folder)}))
+    expected = f"nothing ahead of a shim; claude is {folder / 'claude'}, ungated: no shim on PATH (see shims)"
+    assert check.ok and check.detail == expected

@@ -11,7 +11,7 @@ from aigate import access, protocol, tools
 from aigate.cli.output import print_requests, request_line, safe
 from aigate.cli.state import state_of
 from aigate.constants import RequestState, format_duration
-from aigate.errors import NotApproved, UsageError
+from aigate.errors import ConflictError, NotApproved, UsageError
 from aigate.protocol import AccessRequest
 
 if TYPE_CHECKING:
@@ -44,7 +44,19 @@ def request(
                          hint=f'aigate request {tool} --reason "refactor the billing module"')
     seconds = access.requested_seconds(duration)
     client = state.device()
-    item = client.create_request(tool, reason, seconds)
+    try:
+        item = access.file_request(client, tool, reason, seconds)
+    except ConflictError as err:
+        existing = access.pending_request(client, tool)
+        if existing is None:
+            raise
+        if not wait:
+            raise ConflictError(err.message, hint=f"aigate requests wait {existing.id}  (waits on it)") from None
+        if not as_json:
+            typer.echo(safe(f"You already have a pending request {existing.id} for {tool}: waiting on it "
+                            "(this --reason and --duration are not used)."), err=True)
+        _wait_and_report(client, existing, state, as_json=as_json)
+        return
     if not as_json:
         typer.echo(safe(f"Request {item.id} for {tool}: {item.state.value}."), err=True)
         if item.state == RequestState.PENDING:
@@ -53,10 +65,18 @@ def request(
             typer.echo(f"Asked-for duration capped at the policy's maximum, "
                        f"{format_duration(item.max_duration_seconds)}.", err=True)
     if wait:
-        item = _wait(client, item, state, quiet=as_json)
+        _wait_and_report(client, item, state, as_json=as_json)
+    elif as_json:
+        typer.echo(json.dumps({"id": item.id, "state": item.state.value}))
+
+
+def _wait_and_report(client: ServerClient, item: protocol.AccessRequest, state: CliState, *, as_json: bool) -> None:
+    """Wait on ``item`` until decided; ``{"id", "state"}`` on stdout with ``as_json``; NotApproved (77)
+    unless it ends approved."""
+    item = _wait(client, item, state, quiet=as_json)
     if as_json:
         typer.echo(json.dumps({"id": item.id, "state": item.state.value}))
-    if wait and item.state != RequestState.APPROVED:
+    if item.state != RequestState.APPROVED:
         raise NotApproved(f"request {item.id} ended {item.state.value}" +
                           (f": {item.decision_reason}" if item.decision_reason else ""))
 
@@ -109,3 +129,15 @@ def cancel(ctx: typer.Context, request_id: Annotated[str, typer.Argument(metavar
     """
     item = state_of(ctx).device().cancel(request_id)
     typer.echo(request_line(item), err=True)
+
+
+@requests_app.command("wait")
+def wait_on(ctx: typer.Context, request_id: Annotated[str, typer.Argument(metavar="ID")],
+            as_json: Annotated[bool, typer.Option("--json", help='Print {"id": ..., "state": ...} on stdout.')] = False,
+            ) -> None:
+    """Wait until one of your requests is decided (0 approved, 77 otherwise; Ctrl-C stops waiting).
+
+    Example: aigate requests wait 01JD3T6W8Q
+    """
+    client = state_of(ctx).device()
+    _wait_and_report(client, client.get_request(request_id), state_of(ctx), as_json=as_json)

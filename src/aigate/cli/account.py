@@ -42,17 +42,25 @@ def login(
     cfg = state.config()
     target = account.choose_server(cfg, server or state.flag_server)
     store = state.store()  # a keyring problem shows before the one-time code is spent
+    previous = account.previous_device(target, store=store)
     if not code:
         record = _sso_login(target, store, state, cfg, open_browser=not no_browser)
         if record is not None:
-            typer.echo(safe(f"Logged in to {target} as {record.email} (device {record.device_id})."), err=True)
+            _logged_in(target, record, previous, state)
             return
         code = prompt_hidden("Enrollment code", without_terminal=(
             "no terminal to prompt for the enrollment code: pass it with --code CODE"))
     if not code.strip():
         raise UsageError("the enrollment code is empty")
     record = account.login(target, code, store=store, anonymous=state.anonymous, cfg=cfg)
+    _logged_in(target, record, previous, state)
+
+
+def _logged_in(target: str, record: EnrollmentRecord, previous: tuple[str, str] | None, state: CliState) -> None:
     typer.echo(safe(f"Logged in to {target} as {record.email} (device {record.device_id})."), err=True)
+    note = account.retire_previous(target, previous, record.device_id, anonymous=state.anonymous)
+    if note:
+        typer.echo(safe(note), err=True)
 
 
 def _sso_login(target: str, store: KeyStore, state: CliState, cfg: Config, *,

@@ -26,14 +26,23 @@ key_app = typer.Typer(help="The approval token signing key.", no_args_is_help=Tr
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 
 
+SHOWN_CHARS = 80  # of a bad argument echoed back in an error: enough to recognise it, never a screenful
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, cut to SHOWN_CHARS with the full length said."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= SHOWN_CHARS else f"{quoted[:SHOWN_CHARS]}... ({len(text)} characters)"
+
+
 def _email(text: str) -> str:
     from aigate.server.text import clean_label
 
     email = text.strip().lower()
     if ("@" not in email or len(email) > 254 or any(c.isspace() for c in email) or email.startswith("-")
             or clean_label(email) != email):
-        raise UsageError(f"not an email address: {text!r}",
-                         "an email has one @, no spaces, control or bidi characters")
+        raise UsageError(f"not an email address: {_shown(text)}",
+                         "an email has one @, at most 254 characters, no spaces, control or bidi characters")
     return email
 
 
@@ -72,7 +81,7 @@ def _set_disabled(email: str, disabled: bool, data_dir: Path | None, db: str | N
     try:
         user = write_now(engine, identity.set_disabled_job(_email(email), disabled, cli_actor()))
     except LookupError:
-        raise AigateError(f"no user {email}", "list them with `aigate-server users list`") from None
+        raise AigateError(f"no user {email.strip().lower()}", "list them with `aigate-server users list`") from None
     typer.echo(f"user {user.email} {'disabled: all of its devices stop working' if disabled else 'enabled'}")
 
 
@@ -105,6 +114,45 @@ def users_list(data_dir: DataDirOpt = None, db: DbOpt = None,
                    f"{row['devices']} device(s)")
 
 
+@users_app.command("devices")
+def users_devices(email: str, data_dir: DataDirOpt = None, db: DbOpt = None,
+                  as_json: Annotated[bool, typer.Option(
+                      "--json", help="Print the devices as one JSON array on stdout.")] = False) -> None:
+    """List a user's devices: id, state, enrolled, name and platform (revoke one with `users revoke-device ID`)."""
+    from aigate.constants import rfc3339
+    from aigate.server.device_admin import list_devices
+
+    _, engine = open_engine(data_dir, db)
+    with engine.connect() as conn:
+        rows = list_devices(conn, _email(email))
+    if rows is None:
+        raise AigateError(f"no user {email.strip().lower()}", "list them with `aigate-server users list`")
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        say(f"{email.strip().lower()} has no device (give them an enrollment code: `aigate-server users add EMAIL`)")
+    for row in rows:
+        state = "active" if row["revoked_at"] is None else f"revoked {rfc3339(row['revoked_at'])}"
+        typer.echo(f"{row['id']}\t{state}\tenrolled {rfc3339(row['created_at'])}\t{row['name'] or '-'}\t"
+                   f"{row['platform'] or '-'}")
+
+
+@users_app.command("revoke-device")
+def users_revoke_device(device_id: Annotated[str, typer.Argument(metavar="ID")],
+                        data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Revoke one device: its credential stops working at once; the user's other devices keep working."""
+    from aigate.server.device_admin import revoke_device_job
+
+    _, engine = open_engine(data_dir, db)
+    try:
+        email = write_now(engine, revoke_device_job(device_id.strip(), cli_actor()))
+    except LookupError:
+        raise AigateError(f"no device {_shown(device_id)}", "list a user's devices with "
+                          "`aigate-server users devices EMAIL`") from None
+    typer.echo(f"device {device_id.strip()} of {email} revoked: its credential no longer works")
+
+
 @policy_app.command("check")
 def policy_check(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
     """Check a policy file; print each mistake with its line (exit 1 when there is one)."""
@@ -116,6 +164,8 @@ def policy_check(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
         for problem in err.problems:
             say(f"{file}: {problem}")
         raise AigateError(f"{file}: {len(err.problems)} mistake(s)") from None
+    for warning in policy.warnings:
+        say(f"{file}: warning: {warning}")
     if not policy.rules:
         say(f"{file}: warning: {NO_RULES_WARNING}")
     typer.echo(f"{file}: ok ({len(policy.rules)} rule(s); tools: {', '.join(sorted(policy.tools))})")

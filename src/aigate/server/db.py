@@ -101,11 +101,19 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+# SQLite's words for a damaged file (SQLITE_NOTADB, SQLITE_CORRUPT): a backup is the fix, not init
+CORRUPT = ("file is not a database", "database disk image is malformed")
+
+
 def check_current(engine: Engine) -> None:
     """Raise ConfigError naming the fix when the database's migrations are behind this code."""
     try:
         current = current_revision(engine)
     except Exception as err:
+        if any(text in str(err) for text in CORRUPT):
+            raise ConfigError(f"the database {engine.url.render_as_string(hide_password=True)} is corrupt: "
+                              f"{_one_line(err)}", "restore it from your backup (`aigate-server init` does not "
+                              "repair a damaged database); keep the damaged file for a post-mortem") from err
         raise ConfigError(f"cannot open the database: {_one_line(err)}",
                           "check --db / AIGATE_SERVER_DB, or run `aigate-server init`") from err
     if current != head_revision():

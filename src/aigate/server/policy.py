@@ -20,7 +20,9 @@ from aigate.constants import (
     DEFAULT_KEY_SCOPES,
     KEY_SOURCE_GATEWAY,
     KEY_SOURCE_LAPTOP,
+    MAX_DURATION_SECONDS,
     ApprovalMode,
+    format_duration,
     is_key_scope,
     normalize_repository,
     parse_duration,
@@ -30,6 +32,10 @@ from aigate.server.policy_lines import LineFinder
 from aigate.server.roles import Roles, parse_roles
 
 DEFAULT_TOKEN_TTL = 600
+# token_ttl bounds how long a revoked grant or disabled user keeps working: refused above the first, warned
+# above the second (README, "Policy")
+MAX_TOKEN_TTL = 24 * 3600
+TOKEN_TTL_WARN_ABOVE = 3600
 DEFAULT_REVIEW_TTL = 7 * 86400
 _TOP_KEYS = {"token_ttl", "review_ttl", "tools", "rules", "roles", "notify", "grant_expiring_before"}
 _TOOL_KEYS = {"key_scope", "key_source", "base_url", "env"}
@@ -150,6 +156,7 @@ class Policy:
     roles: Roles = field(default_factory=Roles)
     notify: tuple[NotifyTarget, ...] = ()  # [[notify]] receivers
     grant_expiring_before: int = DEFAULT_EXPIRING_BEFORE  # seconds before a grant ends: grant.expiring
+    warnings: tuple[str, ...] = ()  # "line N: ..." for what is allowed but unwise (``policy check`` says them)
 
     def resolve(self, tool: str, groups: list[str]) -> Verdict | None:
         """The verdict for ``tool``, or None when the policy does not know the tool."""
@@ -216,6 +223,7 @@ class _Checker:
     def __init__(self, lines: LineFinder):
         self.lines = lines
         self.problems: list[str] = []
+        self.warnings: list[str] = []
 
     def report(self, line: int, message: str) -> None:
         self.problems.append(f"line {line}: {message}")
@@ -224,6 +232,7 @@ class _Checker:
         for key in data.keys() - _TOP_KEYS:
             self.report(self.lines.top(key), f"unknown setting {key!r} (known: {', '.join(sorted(_TOP_KEYS))})")
         token_ttl = self.duration(data.get("token_ttl", "10m"), self.lines.top("token_ttl"), "token_ttl")
+        self.token_ttl_bounds(token_ttl)
         review_ttl = self.duration(data.get("review_ttl", "7d"), self.lines.top("review_ttl"), "review_ttl")
         tools = self.tools(data.get("tools", {}))
         rules = data.get("rules", [])
@@ -237,7 +246,18 @@ class _Checker:
         expiring = self.duration(data.get("grant_expiring_before", "30m"), self.lines.top("grant_expiring_before"),
                                  "grant_expiring_before")
         return Policy(token_ttl or DEFAULT_TOKEN_TTL, review_ttl or DEFAULT_REVIEW_TTL, tools,
-                      tuple(r for r in checked if r is not None), roles, notify, expiring or DEFAULT_EXPIRING_BEFORE)
+                      tuple(r for r in checked if r is not None), roles, notify, expiring or DEFAULT_EXPIRING_BEFORE,
+                      tuple(self.warnings))
+
+    def token_ttl_bounds(self, seconds: int) -> None:
+        line = self.lines.top("token_ttl")
+        why = "a revoked grant or disabled user keeps working until the approval tokens already issued expire"
+        if seconds > MAX_TOKEN_TTL:
+            self.report(line, f"token_ttl {format_duration(seconds)} is too long: at most "
+                              f"{format_duration(MAX_TOKEN_TTL)} ({why}); the default is 10m")
+        elif seconds > TOKEN_TTL_WARN_ABOVE:
+            self.warnings.append(f"line {line}: token_ttl {format_duration(seconds)} is above "
+                                 f"{format_duration(TOKEN_TTL_WARN_ABOVE)}: {why}")
 
     def duration(self, value: Any, line: int, name: str) -> int:
         if not isinstance(value, str):
@@ -313,6 +333,9 @@ class _Checker:
                 self.report(at("tools"), f"unknown tool {tool!r} (declare it with [tools.{tool}])")
         approval = self.approval(spec.get("approval"), at("approval"), header)
         max_duration = self.duration(spec.get("max_duration", "8h"), at("max_duration"), "max_duration")
+        if max_duration > MAX_DURATION_SECONDS:
+            self.report(at("max_duration"), f"max_duration {format_duration(max_duration)} is too long: at most "
+                                            f"{format_duration(MAX_DURATION_SECONDS)}, the longest grant aigate makes")
         scope = spec.get("key_scope")
         if scope is not None and (not isinstance(scope, str) or not scope):
             self.report(at("key_scope"), "key_scope must be a non-empty string")
@@ -331,6 +354,9 @@ class _Checker:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self.report(line, f"{key} must be a list of non-empty strings")
             return []
+        if required and not value:
+            self.report(line, f"{key} = [] matches nothing, so the rule never applies: name at least one "
+                              "(\"*\" matches all), or delete the rule")
         return value
 
     def approval(self, value: Any, line: int, header: int) -> ApprovalMode:
