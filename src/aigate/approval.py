@@ -308,7 +308,8 @@ def problem_error(status: int, data: Any, *, server: str, tool: str | None = Non
     data = data if isinstance(data, dict) else {}
     code = data.get("code")
     detail = data.get("detail") or data.get("title") or f"HTTP {status}"
-    request_hint = f'aigate request {tool} --reason "..."' if tool else None
+    # --wait: files a request and waits, or, with one already pending, waits on that one (never a 409)
+    request_hint = f'aigate request {tool} --reason "..." --wait' if tool else None
     if code in _DEVICE_FLOW_CODES:
         return DeviceFlowAnswer(code, detail)
     if code == ProblemCode.SSO_NOT_CONFIGURED:

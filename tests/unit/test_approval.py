@@ -36,7 +36,7 @@ def test_unreachable_server_is_69_and_names_the_server():
 def test_not_approved_is_77_with_the_request_command_as_fix():
     err = error_of(client_answering(403, problem(403, "not-approved")))
     assert err.exit_code == ExitCode.NOPERM
-    assert err.hint == 'aigate request claude --reason "..."'
+    assert err.hint == 'aigate request claude --reason "..." --wait'
 
 
 @pytest.mark.parametrize("code", ["denied-by-policy", "repository-denied", "user-disabled"])
