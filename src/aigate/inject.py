@@ -300,7 +300,8 @@ def work_directories(tool: str, user_args: list[str]) -> tuple[str | None, list[
     """``(work, extra)`` from the user's ``user_args`` (before any ``--``): the folder the tool is told to
     work in (the last ``-C``/``--cd`` for Codex; None: the current directory) and every other folder it
     is told to work in (earlier ``-C``, every ``--add-dir`` value; Claude's takes the following
-    arguments up to the next option). The repository check covers them all."""
+    arguments up to the next option; ``permissions.additionalDirectories`` of Claude's ``--settings``).
+    The repository check covers them all."""
     names = _WORKDIR_OPTIONS.get(tool, ())
     workdirs: list[str] = []
     extra: list[str] = []
@@ -328,5 +329,10 @@ def work_directories(tool: str, user_args: list[str]) -> tuple[str | None, list[
                     break
             continue
         i += 1
+    if tool == "claude":  # a --settings of the user's can name folders too (permissions.additionalDirectories)
+        for _start, _end, value in _find_options(user_args, "--settings"):
+            named = (_load_claude_settings(value).get("permissions") or {})
+            folders = named.get("additionalDirectories") if isinstance(named, dict) else None
+            extra.extend(str(f) for f in folders or () if isinstance(f, str))
     work = workdirs[-1] if workdirs else None
     return work, [*workdirs[:-1], *extra]

@@ -354,6 +354,7 @@ def folders(deps, tmp_path):
     ("claude", ["--add-dir", "{denied}", "-p", "x"]),
     ("claude", ["--add-dir", "{allowed}", "{denied}", "-p", "x"]),
     ("claude", ["--add-dir={denied}", "-p", "x"]),
+    ("claude", ["--settings", '{{"permissions": {{"additionalDirectories": ["{denied}"]}}}}', "-p", "x"]),
 ])
 def test_a_denied_repository_named_by_the_tools_own_options_is_77_and_nothing_starts(deps, folders, tool, args):
     allowed, denied = folders
