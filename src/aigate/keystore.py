@@ -30,7 +30,7 @@ from aigate.errors import ConfigError, UsageError
 TYPE_CHECKING = False  # typing is not imported on the warm path (it costs ~10 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import Any, Protocol, TypeVar
+    from typing import Any, NoReturn, Protocol, TypeVar
 
     T = TypeVar("T")
 
@@ -121,16 +121,40 @@ class KeyringStore:
         return True
 
     def _call(self, verb: str, action: Callable[[], T]) -> T:
-        try:
-            return bounded(f"the keyring ({self.description})", action)
-        except ConfigError:
-            raise
-        except Exception as err:  # backends raise anything: dbus errors, locked collections, ...
-            raise ConfigError(
-                f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}"
-                + headless.because(os.environ),
-                hint=headless.failed_hint(os.environ, allow_var=ENV_ALLOW_INSECURE),
-            ) from err
+        """``action()`` bounded (:func:`bounded`); a Secret Service that cannot open its connection
+        (keyring's ``InitError``, seen when many aigate processes connect at the same instant, as an IT
+        provisioning script's parallel ``keys set`` do) is tried again, briefly, within the same bound."""
+        import time
+
+        deadline = time.monotonic() + timeout_seconds()
+        pause = 0.1
+        while True:
+            try:
+                return bounded(f"the keyring ({self.description})", action)
+            except ConfigError:
+                raise
+            except Exception as err:  # noqa: BLE001 - backends raise anything (dbus, locked); re-raised as 78
+                if _transient(err) and time.monotonic() + pause < deadline:
+                    log.debug(f"the keyring could not {verb} yet ({type(err).__name__}); trying again")
+                    time.sleep(pause)
+                    pause = min(pause * 2, 1.0)
+                    continue
+                self._refuse(verb, err)
+
+    def _refuse(self, verb: str, err: Exception) -> NoReturn:
+        raise ConfigError(
+            f"the keyring ({self.description}) could not {verb} an aigate entry: {type(err).__name__}"
+            + headless.because(os.environ),
+            hint=headless.failed_hint(os.environ, allow_var=ENV_ALLOW_INSECURE),
+        ) from err
+
+
+def _transient(err: Exception) -> bool:
+    """keyring's InitError: the backend could not open its connection this time (a busy D-Bus
+    service); a locked collection or a refused write is not transient."""
+    from keyring.errors import InitError
+
+    return isinstance(err, InitError)
 
 
 def open_keystore(*, env: Mapping[str, str] | None = None, state: Path | None = None) -> KeyringStore:

@@ -205,3 +205,47 @@ def test_the_warm_check_accepts_a_recorded_secret_service_whose_bus_exists(tmp_p
         listener.bind(str(sock))
         (tmp_path / "keyring-backend").write_text(SECRET_SERVICE)
         keystore.check_recorded_backend(env={"DBUS_SESSION_BUS_ADDRESS": bus.format(sock=sock)}, state=tmp_path)
+
+
+class BusyThenReady:
+    """A backend whose connection fails ``busy`` times (keyring's InitError, as the Secret Service gives
+    when many processes connect at once), then works; or a backend that refuses for good."""
+
+    def __init__(self, busy: int, error: type[Exception] | None = None):
+        self.busy, self.error, self.items = busy, error, {}
+
+    def _maybe_fail(self):
+        from keyring.errors import InitError
+
+        if self.busy > 0:
+            self.busy -= 1
+            raise (self.error or InitError)("Failed to create the collection")
+
+    def set_password(self, service, name, value):
+        self._maybe_fail()
+        self.items[name] = value
+
+    def get_password(self, service, name):
+        self._maybe_fail()
+        return self.items.get(name)
+
+
+def test_a_secret_service_busy_for_a_moment_is_tried_again_and_the_key_kept():
+    store = keystore.KeyringStore(BusyThenReady(busy=3), "keyring.backends.SecretService.Keyring")
+    store.set("key:anthropic", "sk-ant-0123456789")
+    assert store.get("key:anthropic") == "sk-ant-0123456789"
+
+
+def test_an_error_that_is_not_a_busy_connection_is_not_tried_again():
+    backend = BusyThenReady(busy=1, error=RuntimeError)
+    with pytest.raises(ConfigError, match="could not write an aigate entry: RuntimeError"):
+        keystore.KeyringStore(backend, "keyring.backends.SecretService.Keyring").set("key:a", "sk-a-0123456789")
+    assert backend.busy == 0 and backend.items == {}
+
+
+def test_a_secret_service_that_stays_busy_is_an_error_within_the_keyring_bound(monkeypatch):
+    monkeypatch.setenv(keystore.ENV_TIMEOUT, "0.5")
+    backend = BusyThenReady(busy=10**6)
+    with pytest.raises(ConfigError, match="could not read an aigate entry: InitError"):
+        keystore.KeyringStore(backend, "keyring.backends.SecretService.Keyring").get("key:a")
+    assert backend.busy > 10**6 - 10  # tried a few times, then gave up
