@@ -66,9 +66,10 @@ class OidcProvider:
         if not self.accounts_path.exists():
             self.accounts_path.write_text("{}")
         node = shutil.which("node") or "node"
-        argv = [node, str(SCRIPT), "--port", str(self.port), "--client-id", CLIENT_ID,
-                "--client-secret", self.client_secret, "--redirect-uri", self.redirect_uri,
-                "--accounts", str(self.accounts_path)]
+        # `--name=value`: a random secret may begin with "-", which node's parseArgs takes for an option
+        argv = [node, str(SCRIPT), f"--port={self.port}", f"--client-id={CLIENT_ID}",
+                f"--client-secret={self.client_secret}", f"--redirect-uri={self.redirect_uri}",
+                f"--accounts={self.accounts_path}"]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=HERE)
         deadline = time.monotonic() + timeout
