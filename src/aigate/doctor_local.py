@@ -119,8 +119,8 @@ def _claude_api_key(path: Path) -> bool:
 
 
 def check_proxy(probe: Probe) -> Check:
-    """The proxy variables httpx honours (user:password removed); fails on a SOCKS proxy without
-    httpx's socks support, and names NO_PROXY CIDR ranges, which httpx ignores (FIELD_NOTES.md)."""
+    """The proxy variables aigate reads (user:password removed; :mod:`aigate.proxies` applies them as
+    curl does, NO_PROXY CIDR ranges included); fails on a SOCKS proxy without httpx's socks support."""
     seen = {}
     for name in PROXY_VARIABLES:
         value = probe.env.get(name) or probe.env.get(name.lower())
@@ -133,9 +133,6 @@ def check_proxy(probe: Probe) -> Check:
     if socks and not _has_module("socksio"):
         return Check("proxy", False, f"{detail}: a SOCKS proxy, and this aigate has no SOCKS support",
                      "ask IT for an HTTP proxy URL, or an aigate built with httpx[socks]")
-    cidrs = [part for part in seen.get("NO_PROXY", "").split(",") if "/" in part]
-    if cidrs:
-        detail += f" (NO_PROXY ranges {', '.join(cidrs)} are not honoured: list host names)"
     return Check("proxy", True, detail)
 
 
